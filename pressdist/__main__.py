@@ -1,0 +1,3 @@
+from pressdist.cli import main
+
+main()

@@ -1,0 +1,126 @@
+"""The `pressdist` command: a thin Typer shell over the library.
+
+Commands live in the modules of this package, one per stage of the flow
+(releases, translations, quality, sending); each only parses arguments, calls
+the library and prints. Errors reach the user through ``main()`` alone: one
+line, a hint, a non-zero exit, never a traceback. Heavy libraries are imported
+inside the commands, so `pressdist --help` stays as fast as a bare Typer app.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pressdist import __version__
+from pressdist.errors import PressdistError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from pressdist.workspace import Workspace
+
+app = typer.Typer(
+    name="pressdist",
+    help=(
+        "Press releases in several languages: extract, translate with a memory, "
+        "check, preview and send.\n\n"
+        "Examples:\n\n"
+        "  pressdist import pm.txt                        # PDF text -> releases/<id>.md\n\n"
+        "  pressdist extract --all                        # .po files for translators\n\n"
+        "  pressdist check 2019-11-04-isa-foshan          # which languages may be sent\n\n"
+        "  pressdist send 2019-11-04-isa-foshan --list presse --yes"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_state: dict[str, Path | None] = {"workspace": None}
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"pressdist {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Workspace folder (default: search upward for pressdist.toml).",
+            envvar="PRESSDIST_WORKSPACE",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    _state["workspace"] = workspace
+
+
+def open_workspace() -> Workspace:
+    """The workspace the user means: --workspace, or the one around the cwd."""
+    from pressdist.workspace import Workspace
+
+    given = _state["workspace"]
+    return Workspace.open(given) if given else Workspace.find()
+
+
+_consoles: dict[str, Console] = {}
+
+
+def console(stderr: bool = False) -> Console:
+    key = "err" if stderr else "out"
+    if key not in _consoles:
+        from rich.console import Console
+
+        _consoles[key] = Console(stderr=stderr, highlight=False)
+    return _consoles[key]
+
+
+def warn(message: str) -> None:
+    from rich.markup import escape
+
+    console(stderr=True).print(f"[yellow]warning:[/] {escape(message)}")
+
+
+def report_error(exc: PressdistError) -> None:
+    from rich.markup import escape
+
+    err = console(stderr=True)
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+    if exc.hint:
+        err.print(f"[dim]hint:[/] {escape(exc.hint)}", soft_wrap=True)
+
+
+# Command modules register themselves on `app` when imported.
+from pressdist.cli import releases as _releases  # noqa: E402, F401
+
+for _name in ("translations", "quality", "sending"):
+    try:
+        __import__(f"pressdist.cli.{_name}")
+    except ModuleNotFoundError as _exc:  # a stage not built yet
+        if _exc.name != f"pressdist.cli.{_name}":
+            raise
+
+
+def main() -> None:
+    try:
+        app()
+    except PressdistError as exc:
+        report_error(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        console(stderr=True).print("interrupted")
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)

@@ -1,0 +1,78 @@
+"""Reading and writing workspace files safely.
+
+Owns two promises of the design: files are read as UTF-8 or refused with the
+line of the first bad byte, and every file pressdist writes appears whole or not
+at all (temp file in the same folder, fsync, rename).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from pressdist.errors import InputError
+
+
+def read_text(path: Path, *, what: str = "file") -> str:
+    """Read a UTF-8 text file (a BOM is dropped); refuse binary or other encodings."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", path=path) from None
+    except IsADirectoryError:
+        raise InputError(f"{what} is a directory, expected a file", path=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror}", path=path) from None
+    return decode_utf8(data, path, what=what)
+
+
+def decode_utf8(data: bytes, path: Path, *, what: str = "file") -> str:
+    if b"\x00" in data[:8192]:
+        raise InputError(
+            f"{what} looks binary (it contains NUL bytes), not text",
+            path=path,
+            hint="give the text file, or a .pdf where that is accepted",
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{what} is not UTF-8 (byte 0x{data[exc.start]:02x} cannot be decoded)",
+            path=path,
+            line=line,
+            hint="save it as UTF-8, e.g. `iconv -f latin1 -t utf-8 IN > OUT`",
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def atomic_write(path: Path, data: str | bytes) -> bool:
+    """Write ``data`` to ``path`` whole or not at all; return False when unchanged.
+
+    Unchanged content is not rewritten, so mtimes (and the memory index, which
+    keys on them) stay put when a command is run twice.
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        if path.read_bytes() == raw:
+            return False
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return True

@@ -1,0 +1,349 @@
+"""The workspace: where a press office keeps its releases, translations and lists.
+
+Owns finding the workspace (``pressdist.toml``, searched upward like git),
+reading and validating its configuration, the folder layout and release ids.
+It does not know what is inside the files; the other modules do.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pressdist import languages
+from pressdist.errors import ConfigError, InputError
+from pressdist.files import atomic_write, read_text
+
+CONFIG_NAME = "pressdist.toml"
+_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+# Every key pressdist.toml may hold; a value of dict means a table with those
+# keys, None means "any keys" (validated by its owner, e.g. each gateway).
+_SCHEMA: dict[str, Any] = {
+    "organisation": str,
+    "sender": str,
+    "reply_to": str,
+    "source_language": str,
+    "languages": list,
+    "contact": str,
+    "memory": {"threshold": int},
+    "readiness": {"min_translated": int, "allow_fuzzy": bool, "allow_warnings": bool},
+    "fallback": None,
+    "send": {
+        "gateway": str,
+        "max_attempts": int,
+        "retry_base_seconds": (int, float),
+        "retry_max_seconds": (int, float),
+        "unsubscribe_url": str,
+        "unsubscribe_mailto": str,
+        "message_id_domain": str,
+    },
+    "gateways": None,
+}
+
+
+@dataclass
+class Config:
+    """The validated content of pressdist.toml."""
+
+    path: Path
+    organisation: str = ""
+    sender: str = ""
+    reply_to: str = ""
+    source_language: str = "de"
+    languages: list[str] = field(default_factory=lambda: ["en", "zh_CN"])
+    contact: str = ""
+    memory_threshold: int = 75
+    min_translated: int = 100
+    allow_fuzzy: bool = False
+    allow_warnings: bool = True
+    # requested language -> languages to try, in order, when it cannot be sent.
+    fallback: dict[str, list[str]] = field(default_factory=dict)
+    send: dict[str, Any] = field(default_factory=dict)
+    gateways: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def all_languages(self) -> list[str]:
+        """Source first, then the targets: every language a release exists in."""
+        return [self.source_language, *self.languages]
+
+    def fallback_chain(self, language: str) -> list[str]:
+        """Where a reader of ``language`` goes when it is unavailable."""
+        chain = self.fallback.get(language) or self.fallback.get("default")
+        if chain is None:
+            chain = ["en", self.source_language] if "en" in self.languages else []
+            chain = chain or [self.source_language]
+        return [c for c in chain if c != language]
+
+
+def _line_of(text: str, key: str) -> int | None:
+    pattern = re.compile(rf"^\s*(?:\"{re.escape(key)}\"|{re.escape(key)})\s*=", re.M)
+    m = pattern.search(text)
+    if m:
+        return text.count("\n", 0, m.start()) + 1
+    m = re.search(rf"^\s*\[[^\]]*\b{re.escape(key)}\b[^\]]*\]", text, re.M)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def _check(table: dict[str, Any], schema: dict[str, Any], prefix: str, path: Path, text: str):
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if key not in schema:
+            known = ", ".join(sorted(schema))
+            raise ConfigError(
+                f"unknown key '{name}'",
+                path=path,
+                line=_line_of(text, key),
+                hint=f"known keys here: {known}",
+            )
+        expected = schema[key]
+        if expected is None:
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{name}' must be a table", path=path, line=_line_of(text, key))
+            continue
+        if isinstance(expected, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{name}' must be a table", path=path, line=_line_of(text, key))
+            _check(value, expected, f"{name}.", path, text)
+            continue
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            want = expected.__name__ if isinstance(expected, type) else "number"
+            raise ConfigError(
+                f"'{name}' must be a {want}, not {type(value).__name__}",
+                path=path,
+                line=_line_of(text, key),
+            )
+
+
+def _language(code: Any, where: str, path: Path, text: str) -> str:
+    if not isinstance(code, str) or not languages.is_known(code):
+        raise ConfigError(
+            f"unknown language {code!r} in '{where}'",
+            path=path,
+            line=_line_of(text, where.split(".")[-1]),
+            hint="use codes like de, en, zh_CN",
+        )
+    return languages.normalize(code)
+
+
+def load_config(path: Path) -> Config:
+    text = read_text(path, what="configuration")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(
+            f"not valid TOML: {exc}", path=path, line=int(m.group(1)) if m else None
+        ) from None
+    _check(data, _SCHEMA, "", path, text)
+    cfg = Config(path=path)
+    cfg.organisation = data.get("organisation", "")
+    cfg.sender = data.get("sender", "")
+    cfg.reply_to = data.get("reply_to", "")
+    cfg.source_language = _language(data.get("source_language", "de"), "source_language", path, text)
+    langs = data.get("languages", ["en", "zh_CN"])
+    cfg.languages = [_language(c, "languages", path, text) for c in langs]
+    if cfg.source_language in cfg.languages:
+        raise ConfigError(
+            f"'languages' lists the source language {cfg.source_language}",
+            path=path,
+            line=_line_of(text, "languages"),
+            hint="list only the languages you translate into",
+        )
+    cfg.contact = data.get("contact", "").strip("\n")
+    memory = data.get("memory", {})
+    cfg.memory_threshold = memory.get("threshold", 75)
+    if not 1 <= cfg.memory_threshold <= 100:
+        raise ConfigError("'memory.threshold' must be between 1 and 100", path=path,
+                          line=_line_of(text, "threshold"))
+    readiness = data.get("readiness", {})
+    cfg.min_translated = readiness.get("min_translated", 100)
+    cfg.allow_fuzzy = readiness.get("allow_fuzzy", False)
+    cfg.allow_warnings = readiness.get("allow_warnings", True)
+    fallback = {}
+    for key, chain in data.get("fallback", {}).items():
+        if not isinstance(chain, list):
+            raise ConfigError(f"'fallback.{key}' must be a list of languages", path=path,
+                              line=_line_of(text, key))
+        lang = key if key == "default" else _language(key, f"fallback.{key}", path, text)
+        fallback[lang] = [_language(c, f"fallback.{key}", path, text) for c in chain]
+    cfg.fallback = fallback
+    cfg.send = dict(data.get("send", {}))
+    cfg.gateways = {name: dict(g) for name, g in data.get("gateways", {}).items()}
+    for name, g in cfg.gateways.items():
+        if not isinstance(g, dict) or "type" not in g:
+            raise ConfigError(f"gateway '{name}' needs a 'type' (maildir, smtp or http)",
+                              path=path, line=_line_of(text, name))
+    return cfg
+
+
+def validate_release_id(release_id: str) -> str:
+    """Release ids are file stems: lowercase letters, digits and single dashes."""
+    if not _ID.match(release_id or ""):
+        raise InputError(
+            f"invalid release id {release_id!r}",
+            hint="use lowercase letters, digits and '-', e.g. 2019-11-04-isa-foshan",
+        )
+    return release_id
+
+
+class Workspace:
+    """A press office's folder: pressdist.toml plus releases/, translations/, recipients/."""
+
+    def __init__(self, root: Path, config: Config) -> None:
+        self.root = root
+        self.config = config
+
+    @classmethod
+    def open(cls, root: Path | str) -> Workspace:
+        root = Path(root).resolve()
+        path = root / CONFIG_NAME
+        if not path.is_file():
+            raise ConfigError(
+                f"no {CONFIG_NAME} here", path=root, hint="run `pressdist init` to create one"
+            )
+        return cls(root, load_config(path))
+
+    @classmethod
+    def find(cls, start: Path | str | None = None) -> Workspace:
+        """The workspace containing ``start`` (default: the current directory)."""
+        here = Path(start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / CONFIG_NAME).is_file():
+                return cls.open(folder)
+        raise ConfigError(
+            f"not inside a pressdist workspace (no {CONFIG_NAME} in {here} or above)",
+            hint="run `pressdist init`, or pass --workspace DIR",
+        )
+
+    # Layout -----------------------------------------------------------------
+    @property
+    def releases_dir(self) -> Path:
+        return self.root / "releases"
+
+    @property
+    def translations_dir(self) -> Path:
+        return self.root / "translations"
+
+    @property
+    def recipients_dir(self) -> Path:
+        return self.root / "recipients"
+
+    @property
+    def state_dir(self) -> Path:
+        """Derived, rebuildable state (journal, memory index); never edited by hand."""
+        return self.root / ".pressdist"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.root / "outbox"
+
+    def language_dir(self, language: str) -> Path:
+        return self.translations_dir / languages.normalize(language)
+
+    def release_path(self, release_id: str) -> Path:
+        return self.releases_dir / f"{validate_release_id(release_id)}.md"
+
+    def po_path(self, release_id: str, language: str) -> Path:
+        return self.language_dir(language) / f"{validate_release_id(release_id)}.po"
+
+    def list_path(self, name: str) -> Path:
+        """recipients/<name>.csv; ``name`` may also be a path to a CSV file."""
+        p = Path(name)
+        if p.suffix.lower() == ".csv" or len(p.parts) > 1:
+            return p if p.is_absolute() else (Path.cwd() / p)
+        return self.recipients_dir / f"{validate_release_id(name)}.csv"
+
+    def release_ids(self) -> list[str]:
+        if not self.releases_dir.is_dir():
+            return []
+        return sorted(p.stem for p in self.releases_dir.glob("*.md") if _ID.match(p.stem))
+
+    def load_release(self, release_id: str):  # -> Release
+        from pressdist.release import load_release
+
+        return load_release(self.release_path(release_id), default_contact=self.config.contact)
+
+    def releases(self) -> list:
+        return [self.load_release(i) for i in self.release_ids()]
+
+
+_CONFIG_TEMPLATE = '''\
+# pressdist workspace configuration. Every key is optional except where noted;
+# unknown keys are refused, so a typo never goes unnoticed.
+
+# Who sends: shown in From and in the mails' footer.
+organisation = "{organisation}"
+sender = "{sender}"
+# reply_to = "redaktion@example.org"
+
+# The language releases are written in, and the languages they are translated into
+# (gettext codes: translations/<code>/ holds the .po files).
+source_language = "de"
+languages = ["en", "zh_CN"]
+
+# Default contact block, used by releases that have none of their own.
+contact = """
+"""
+
+[memory]
+# Similarity (percent) from which a memory match pre-fills a translation as fuzzy.
+threshold = 75
+
+[readiness]
+# A language is sent only when this share of entries (percent) is translated...
+min_translated = 100
+# ...fuzzy entries count as untranslated unless this is true...
+allow_fuzzy = false
+# ...and warning-level check findings do not block sending unless this is false.
+allow_warnings = true
+
+[fallback]
+# Where a reader goes when their language is not available or not ready.
+# default = ["en", "de"]
+# zh_CN = ["en", "de"]
+
+[send]
+gateway = "outbox"
+max_attempts = 5
+# unsubscribe_url = "https://example.org/press/unsubscribe?address={{email}}"
+# unsubscribe_mailto = "unsubscribe@example.org"
+
+[gateways.outbox]
+# The default gateway writes every mail into a Maildir; no server needed.
+type = "maildir"
+path = "outbox"
+
+# [gateways.office]
+# type = "smtp"
+# host = "mail.example.org"
+# port = 587
+# security = "starttls"
+# username = "press"
+# password_env = "PRESSDIST_SMTP_PASSWORD"
+'''
+
+
+def init_workspace(
+    directory: Path, *, organisation: str = "", sender: str = ""
+) -> Path:
+    """Create an empty workspace in ``directory``; refuse to overwrite an existing one."""
+    directory = Path(directory)
+    cfg = directory / CONFIG_NAME
+    if cfg.exists():
+        raise ConfigError("a workspace already exists here", path=cfg)
+    if directory.exists() and not directory.is_dir():
+        raise InputError("not a directory", path=directory)
+    for sub in ("releases", "translations", "recipients"):
+        (directory / sub).mkdir(parents=True, exist_ok=True)
+    atomic_write(
+        cfg,
+        _CONFIG_TEMPLATE.format(
+            organisation=organisation or "Example City Press Office",
+            sender=sender or "press@example.org",
+        ),
+    )
+    return cfg

@@ -84,10 +84,14 @@ class Release:
 
 
 def _toml_string(value: str) -> str:
+    # TOML forbids raw control characters (PDF text sometimes carries them).
+    def controls(text: str) -> str:
+        return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", lambda m: f"\\u{ord(m.group()):04x}", text)
+
     if "\n" in value:
-        body = value.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+        body = controls(value.replace("\\", "\\\\").replace('"""', '\\"\\"\\"'))
         return f'"""\n{body}\n"""'
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = controls(value.replace("\\", "\\\\").replace('"', '\\"'))
     return f'"{escaped}"'
 
 
@@ -117,7 +121,7 @@ def _key_lines(front: str, offset: int) -> dict[str, int]:
     lines = {}
     for i, line in enumerate(front.splitlines()):
         m = re.match(r"\s*([A-Za-z_]+)\s*=", line)
-        if m and m.group(1) in _FIELDS and m.group(1) not in lines:
+        if m and m.group(1) not in lines:  # unknown keys too: their error names the line
             lines[m.group(1)] = offset + i
     return lines
 
@@ -145,6 +149,15 @@ def loads(text: str, release_id: str, *, path: Path | None = None, default_conta
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         line = int(m.group(1)) + 1 if m else 1
+        bad = lines[line - 1] if line - 1 < len(lines) else ""
+        if key := re.match(r"\s*(date|embargo)\s*=", bad):
+            example = "2019-11-04" if key.group(1) == "date" else "2019-11-04T10:00:00+01:00"
+            raise InputError(
+                f"'{key.group(1)}' is not a valid date: {bad.split('=', 1)[1].strip()}",
+                path=where,
+                line=line,
+                hint=f"write it as {example} (no quotes)",
+            ) from None
         raise InputError(f"front matter is not valid TOML: {exc}", path=where, line=line) from None
     key_lines = _key_lines(front, 2)
     for key in meta:
@@ -166,13 +179,12 @@ def loads(text: str, release_id: str, *, path: Path | None = None, default_conta
             line=key_lines.get("date"),
         )
     embargo = meta.get("embargo")
-    if embargo is not None:
-        if not isinstance(embargo, dt.datetime) or embargo.tzinfo is None:
-            raise InputError(
-                "'embargo' must be a date-time with a time zone, e.g. 2019-11-04T10:00:00+01:00",
-                path=where,
-                line=key_lines.get("embargo"),
-            )
+    if embargo is not None and (not isinstance(embargo, dt.datetime) or embargo.tzinfo is None):
+        raise InputError(
+            "'embargo' must be a date-time with a time zone, e.g. 2019-11-04T10:00:00+01:00",
+            path=where,
+            line=key_lines.get("embargo"),
+        )
     for key in ("title", "lead", "author", "place", "embargo_note", "contact"):
         if key in meta and not isinstance(meta[key], str):
             raise InputError(f"'{key}' must be text", path=where, line=key_lines.get(key))

@@ -111,8 +111,10 @@ def _check(table: dict[str, Any], schema: dict[str, Any], prefix: str, path: Pat
             continue
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             want = expected.__name__ if isinstance(expected, type) else "number"
+            want = {"int": "whole number", "str": "string", "bool": "true or false"}.get(want, want)
             raise ConfigError(
-                f"'{name}' must be a {want}, not {type(value).__name__}",
+                f"'{name}' must be {'' if want.startswith('true') else 'a '}{want}, "
+                f"not {type(value).__name__}",
                 path=path,
                 line=_line_of(text, key),
             )
@@ -143,7 +145,8 @@ def load_config(path: Path) -> Config:
     cfg.organisation = data.get("organisation", "")
     cfg.sender = data.get("sender", "")
     cfg.reply_to = data.get("reply_to", "")
-    cfg.source_language = _language(data.get("source_language", "de"), "source_language", path, text)
+    source = data.get("source_language", "de")
+    cfg.source_language = _language(source, "source_language", path, text)
     langs = data.get("languages", ["en", "zh_CN"])
     cfg.languages = [_language(c, "languages", path, text) for c in langs]
     if cfg.source_language in cfg.languages:

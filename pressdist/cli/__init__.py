@@ -83,7 +83,7 @@ def console(stderr: bool = False) -> Console:
     if key not in _consoles:
         from rich.console import Console
 
-        _consoles[key] = Console(stderr=stderr, highlight=False)
+        _consoles[key] = Console(stderr=stderr, highlight=False, emoji=False)
     return _consoles[key]
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pressdist.cli import app, console, open_workspace
+from pressdist.cli import app, console, open_workspace, warn
 
 
 @app.command()
@@ -21,3 +21,97 @@ def init(
 
     cfg = init_workspace(directory, organisation=organisation, sender=sender)
     console().print(f"Created {cfg} — edit it, then `pressdist import` a release.")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="The release as text (.txt, UTF-8) or .pdf.")],
+    release_id: Annotated[
+        str | None,
+        typer.Option("--id", help="Release id (default: from the file name, or date + title)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing release.")] = False,
+) -> None:
+    """Turn a release as it comes out of a PDF into releases/<id>.md."""
+    from pressdist.errors import InputError
+    from pressdist.files import atomic_write
+    from pressdist.importer import import_file
+    from pressdist.release import dumps, loads
+    from pressdist.workspace import validate_release_id
+
+    if release_id is not None:
+        validate_release_id(release_id)
+    workspace = open_workspace()
+    imported = import_file(file)
+    release = imported.release
+    release.id = validate_release_id(release_id or release.id)
+    target = workspace.release_path(release.id)
+    if target.exists() and not force:
+        raise InputError(
+            "release already exists",
+            path=target,
+            hint="pass --force to replace it, or --id to import under another id",
+        )
+    text = dumps(release)
+    written = loads(text, release.id, path=target)  # never write what we could not read back
+    for message in imported.warnings:
+        warn(message)
+    atomic_write(target, text)
+    from rich.markup import escape
+
+    count = len(imported.warnings)
+    console().print(
+        f"Imported {escape(file.name)} → {escape(_shown(target))}: "
+        f"{len(written.paragraphs)} paragraphs, {len(written.segments())} segments, "
+        f"{len(written.contact_lines)} contact lines"
+        + (
+            f", [yellow]{count} warning{'s' if count > 1 else ''} — check the file[/]"
+            if count
+            else ""
+        )  # fmt: skip
+    )
+
+
+@app.command("releases")
+def releases_() -> None:
+    """List the releases of the workspace: date, id, title and languages."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from pressdist.errors import PressdistError
+
+    workspace = open_workspace()
+    table = Table(box=None, header_style="bold")
+    table.add_column("date", no_wrap=True)
+    table.add_column("id", no_wrap=True)
+    table.add_column("title", ratio=1, overflow="fold")
+    table.add_column("languages", no_wrap=True)
+    failed: list[PressdistError] = []
+    for release_id in workspace.release_ids():
+        try:
+            release = workspace.load_release(release_id)
+        except PressdistError as exc:
+            failed.append(exc)
+            continue
+        present = [
+            lang
+            for lang in workspace.config.languages
+            if workspace.po_path(release_id, lang).is_file()
+        ]
+        languages = ", ".join([workspace.config.source_language, *present])
+        table.add_row(release.date.isoformat(), release_id, Text(release.title), languages)
+    if table.row_count:
+        console().print(table)
+    elif not failed:
+        console().print("No releases yet — add one with `pressdist import FILE`.")
+    for exc in failed:
+        warn(str(exc))
+    if failed:
+        raise typer.Exit(failed[0].exit_code)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,178 @@
+"""The workspace: finding it, reading pressdist.toml strictly, creating a new one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pressdist.errors import ConfigError, InputError
+from pressdist.workspace import (
+    CONFIG_NAME,
+    Workspace,
+    init_workspace,
+    load_config,
+    validate_release_id,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / CONFIG_NAME
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_workspace_is_found_from_a_subfolder(tmp_workspace: Path) -> None:
+    deep = tmp_workspace / "releases" / "entwuerfe" / "2020"
+    deep.mkdir(parents=True)
+    workspace = Workspace.find(deep)
+    assert workspace.root == tmp_workspace.resolve()
+    assert workspace.config.organisation == "Stadt Beispiel"
+
+
+def test_no_workspace_above_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not inside a pressdist workspace") as err:
+        Workspace.find(tmp_path)
+    assert "--workspace" in err.value.hint
+
+
+def test_workspace_opened_directly_by_folder(tmp_workspace: Path) -> None:
+    assert Workspace.open(tmp_workspace).root == tmp_workspace.resolve()
+    with pytest.raises(ConfigError, match="no pressdist.toml here"):
+        Workspace.open(tmp_workspace / "releases")
+
+
+def test_workspace_option_beats_the_current_folder(cli, tmp_workspace: Path, tmp_path: Path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = cli("--workspace", tmp_workspace, "releases", cwd=elsewhere)
+    assert result.code == 0, result.output
+    assert "No releases yet" in result.stdout
+    result = cli("releases", cwd=elsewhere)
+    assert result.code == 2
+    assert "not inside a pressdist workspace" in result.stderr
+
+
+def test_layout_paths(tmp_workspace: Path) -> None:
+    ws = Workspace.open(tmp_workspace)
+    root = tmp_workspace.resolve()
+    assert ws.release_path("2019-11-04-isa-foshan") == root / "releases/2019-11-04-isa-foshan.md"
+    assert ws.po_path("2019-11-04-isa-foshan", "zh-CN") == (
+        root / "translations/zh_CN/2019-11-04-isa-foshan.po"
+    )
+    assert ws.list_path("presse") == root / "recipients/presse.csv"
+    assert ws.state_dir == root / ".pressdist"
+
+
+def test_example_workspace_config_loads(example_workspace: Path) -> None:
+    config = load_config(example_workspace / CONFIG_NAME)
+    assert config.organisation == "Landeshauptstadt Mainz"
+    assert config.sender.endswith("@example.org")
+    assert config.all_languages == ["de", "en", "zh_CN"]
+    assert config.fallback_chain("zh_CN") == ["en", "de"]
+    assert config.fallback_chain("fr") == ["en", "de"]
+    assert config.send["gateway"] == "outbox"
+    assert config.gateways["outbox"]["type"] == "maildir"
+
+
+def test_init_config_loads_with_its_defaults(tmp_workspace: Path) -> None:
+    config = load_config(tmp_workspace / CONFIG_NAME)
+    assert config.languages == ["en", "zh_CN"]
+    assert config.source_language == "de"
+    for sub in ("releases", "translations", "recipients"):
+        assert (tmp_workspace / sub).is_dir()
+
+
+def test_init_refuses_an_existing_workspace(tmp_workspace: Path) -> None:
+    before = (tmp_workspace / CONFIG_NAME).read_bytes()
+    with pytest.raises(ConfigError, match="already exists"):
+        init_workspace(tmp_workspace)
+    assert (tmp_workspace / CONFIG_NAME).read_bytes() == before
+
+
+def test_init_command_refuses_an_existing_workspace(cli, tmp_workspace: Path) -> None:
+    result = cli("init", tmp_workspace, cwd=tmp_workspace.parent)
+    assert result.code == 2
+    assert "a workspace already exists here" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_mistyped_key_names_key_file_and_line(tmp_path: Path) -> None:
+    path = _config(tmp_path, '# Presse\norganisation = "Stadt"\norganisaton = "Stadt"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == f"{path}:3: unknown key 'organisaton'"
+    assert "organisation" in err.value.hint
+
+
+def test_mistyped_key_in_a_table_names_the_dotted_key(tmp_path: Path) -> None:
+    path = _config(tmp_path, '[send]\ngateway = "outbox"\nmax_attempt = 3\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == f"{path}:3: unknown key 'send.max_attempt'"
+
+
+def test_wrong_type_names_key_and_line(tmp_path: Path) -> None:
+    path = _config(tmp_path, '[memory]\nthreshold = "75"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.line == 2
+    assert "'memory.threshold' must be a whole number, not str" in err.value.message
+
+
+def test_boolean_is_not_accepted_as_a_number(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="min_translated"):
+        load_config(_config(tmp_path, "[readiness]\nmin_translated = true\n"))
+
+
+def test_languages_must_be_a_list_of_known_codes(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="must be a list"):
+        load_config(_config(tmp_path, 'languages = "en"\n'))
+    with pytest.raises(ConfigError, match="unknown language 'klingonisch'") as err:
+        load_config(_config(tmp_path, 'languages = ["en", "klingonisch"]\n'))
+    assert err.value.line == 1
+
+
+def test_source_language_among_targets_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="lists the source language"):
+        load_config(_config(tmp_path, 'languages = ["de", "en"]\n'))
+
+
+def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
+    path = _config(tmp_path, 'organisation = "Stadt"\nsender = \n')
+    with pytest.raises(ConfigError, match="not valid TOML") as err:
+        load_config(path)
+    assert err.value.line == 2
+
+
+def test_gateway_without_type_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="gateway 'office' needs a 'type'"):
+        load_config(_config(tmp_path, '[gateways.office]\nhost = "mail.example.org"\n'))
+
+
+def test_latin1_config_is_refused_with_the_line(tmp_path: Path) -> None:
+    path = tmp_path / CONFIG_NAME
+    path.write_bytes('# Konfiguration\norganisation = "Stadt Gießen"\n'.encode("latin-1"))
+    with pytest.raises(InputError, match="not UTF-8") as err:
+        load_config(path)
+    assert err.value.line == 2
+
+
+@pytest.mark.parametrize("bad", ["../x", "x/y", "", "Großes-Fest", "a--b", "-a", "a.md", ".."])
+def test_bad_release_ids_are_refused(bad: str) -> None:
+    with pytest.raises(InputError, match="invalid release id"):
+        validate_release_id(bad)
+
+
+def test_good_release_id_is_accepted() -> None:
+    assert validate_release_id("2019-11-04-isa-foshan") == "2019-11-04-isa-foshan"
+
+
+def test_release_ids_lists_only_valid_release_files(tmp_workspace: Path) -> None:
+    releases = tmp_workspace / "releases"
+    (releases / "2019-11-04-a.md").write_text("x", encoding="utf-8")
+    (releases / "Notizen.md").write_text("x", encoding="utf-8")
+    (releases / "2019-11-05-b.txt").write_text("x", encoding="utf-8")
+    assert Workspace.open(tmp_workspace).release_ids() == ["2019-11-04-a"]

@@ -1,0 +1,130 @@
+"""Commands for quality: check (findings and readiness) and preview."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pressdist.cli import app, console, open_workspace
+
+
+@app.command()
+def check(
+    release_ids: Annotated[
+        list[str] | None,
+        typer.Argument(help="Releases to check (default: all).", metavar="[ID]..."),
+    ] = None,
+    lang: Annotated[
+        list[str] | None, typer.Option("--lang", "-l", help="Only this language (repeatable).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print findings as JSON.")] = False,
+) -> None:
+    """Check translations against the source and say which languages may be sent.
+
+    Exits 1 when an error-level check fails or a language is not sendable.
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
+    from pressdist import languages
+    from pressdist.checks import ERROR, readiness
+    from pressdist.errors import ConfigError
+
+    ws = open_workspace()
+    ids = release_ids or ws.release_ids()
+    if not ids:
+        console().print("No releases in releases/ yet.")
+        return
+    wanted = [languages.normalize(x) for x in lang] if lang else None
+    for code in wanted or []:
+        if code not in ws.config.all_languages:
+            raise ConfigError(
+                f"language {code} is not configured",
+                path=ws.config.path,
+                hint="configured: " + ", ".join(ws.config.all_languages),
+            )
+    failed = False
+    report = []
+    for release_id in ids:
+        release = ws.load_release(release_id)
+        ready = readiness(ws, release)
+        for code, r in ready.items():
+            if wanted and code not in wanted:
+                continue
+            if not r.sendable or any(f.level == ERROR for f in r.findings):
+                failed = True
+            report.append((release_id, r))
+    if as_json:
+        data = {
+            "findings": [f.to_dict() for _id, r in report for f in r.findings],
+            "readiness": [
+                {
+                    "release": rid,
+                    "language": r.language,
+                    "sendable": r.sendable,
+                    "serves": r.serves,
+                    "translated": r.translated,
+                    "total": r.total,
+                    "reasons": r.reasons,
+                }
+                for rid, r in report
+            ],
+        }
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        raise typer.Exit(1 if failed else 0)
+    out = console()
+    findings = [f for _id, r in report for f in r.findings]
+    if findings:
+        table = Table(title="Findings", show_lines=False)
+        table.add_column("release", overflow="fold")
+        table.add_column("language", no_wrap=True)
+        table.add_column("file:line", no_wrap=True)
+        table.add_column("check", no_wrap=True)
+        table.add_column("message", overflow="fold", ratio=1)
+        for f in findings:
+            style = "red" if f.level == ERROR else "yellow"
+            table.add_row(
+                f.release_id, f.language, f.location, f"[{style}]{f.check}[/]", escape(f.message)
+            )
+        out.print(table)
+    else:
+        out.print("No findings.")
+    for rid, r in report:
+        if r.sendable:
+            verdict = "[green]sendable[/]"
+        else:
+            via = f"; readers get {r.serves}" if r.serves else "; its readers get nothing"
+            verdict = f"[red]not sendable[/]{escape(via)}"
+        out.print(f"{rid} {r.language}: {verdict} ({r.translated}/{r.total} translated)")
+        for reason in r.reasons:
+            out.print(f"  - {escape(reason)}", soft_wrap=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def preview(
+    release_id: Annotated[str, typer.Argument(help="The release to preview.", metavar="ID")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Folder for the preview files.")
+    ] = None,
+    open_: Annotated[bool, typer.Option("--open", help="Open index.html in the browser.")] = False,
+) -> None:
+    """Write every language's mail as .eml plus an index.html showing them side by side."""
+    from pressdist.preview import write_preview
+
+    ws = open_workspace()
+    release = ws.load_release(release_id)
+    folder = output or (ws.state_dir / "preview" / release.id)
+    index = write_preview(ws, release, folder)
+    out = console()
+    for path in sorted(index.parent.glob(f"{release.id}.*.eml")):
+        out.print(f"wrote {path}")
+    out.print(f"wrote {index}")
+    if open_:
+        import webbrowser
+
+        webbrowser.open(index.resolve().as_uri())

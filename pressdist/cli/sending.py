@@ -1,0 +1,551 @@
+"""Commands for lists and sending: recipients check/show, send, log.
+
+Thin: parse arguments, call ``recipients``, ``send`` and ``journal``, print
+with Rich. Confirmation, the progress bars and the exit status live here;
+deciding who gets what does not.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pressdist.cli import app, console, open_workspace, warn
+from pressdist.errors import PressdistError
+
+if TYPE_CHECKING:
+    from pressdist.recipients import Problem
+    from pressdist.send import Plan, Report
+
+recipients_app = typer.Typer(
+    help="Check and show distribution lists (recipients/<list>.csv).",
+    no_args_is_help=True,
+)
+app.add_typer(recipients_app, name="recipients")
+
+_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
+
+
+def _where(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _print_problems(problems: list[Problem], *, limit_notes: int = 20) -> None:
+    from rich.markup import escape
+
+    err = console(stderr=True)
+    notes = 0
+    for p in problems:
+        if p.severity == "note":
+            notes += 1
+            if notes > limit_notes:
+                continue
+        where = f"{_where(p.path)}:{p.line}" if p.line else _where(p.path)
+        err.print(
+            f"{escape(where)}: [{_STYLE[p.severity]}]{p.severity}:[/] {escape(p.message)}",
+            soft_wrap=True,
+        )
+    if notes > limit_notes:
+        err.print(f"… and {notes - limit_notes} more notes")
+
+
+@recipients_app.command("check")
+def recipients_check(
+    lists: Annotated[list[str], typer.Argument(help="List names (recipients/NAME.csv) or files.")],
+) -> None:
+    """Check lists row by row and count recipients per language; exit 1 on problems."""
+    from rich.table import Table
+
+    from pressdist.recipients import ERROR, WARNING, choose_language, iter_recipients, open_lists
+
+    ws = open_workspace()
+    files = open_lists(ws, lists)
+    problems: list[Problem] = []
+    counts: dict[tuple[str, str, str], int] = {}
+    total = 0
+    for rcpt in iter_recipients(files, problems):
+        choice = choose_language(rcpt.language, ws.config)
+        k = (rcpt.language or "—", choice.language, choice.how)
+        counts[k] = counts.get(k, 0) + 1
+        total += 1
+    _print_problems(problems)
+    table = Table(title=f"{total} recipients on {', '.join(f.name for f in files)}")
+    table.add_column("Asked for")
+    table.add_column("Gets")
+    table.add_column("How")
+    table.add_column("Recipients", justify="right")
+    order = ws.config.all_languages
+    for (asked, gets, how), n in sorted(
+        counts.items(), key=lambda kv: (order.index(kv[0][1]), -kv[1], kv[0][0])
+    ):
+        table.add_row(asked, gets, how, str(n))
+    console().print(table)
+    for f in files:
+        if f.encoding.startswith("cp"):
+            console().print(f"{_where(f.path)}: read as Windows-1252")
+    errors = sum(p.severity == ERROR for p in problems)
+    warnings = sum(p.severity == WARNING for p in problems)
+    if errors or warnings:
+        console(stderr=True).print(
+            f"[bold red]{errors} errors[/], [yellow]{warnings} warnings[/]: fix the rows above"
+        )
+        raise typer.Exit(1)
+    console().print("No problems.")
+
+
+@recipients_app.command("show")
+def recipients_show(
+    name: Annotated[str, typer.Argument(help="List name (recipients/NAME.csv) or file.")],
+) -> None:
+    """Show a list: every recipient once, with the language their mail will be in."""
+    from rich.table import Table
+
+    from pressdist.recipients import choose_language, iter_recipients, open_lists
+
+    ws = open_workspace()
+    files = open_lists(ws, [name])
+    problems: list[Problem] = []
+    table = Table(title=f"{files[0].name} ({_where(files[0].path)})")
+    for col in ("Line", "E-mail", "Name", "Organisation", "Language", "Gets"):
+        table.add_column(col, justify="right" if col == "Line" else "left")
+    n = 0
+    for rcpt in iter_recipients(files, problems):
+        gets = choose_language(rcpt.language, ws.config).language
+        table.add_row(
+            str(rcpt.line), rcpt.address, rcpt.name, rcpt.organisation, rcpt.language or "—", gets
+        )
+        n += 1
+    table.caption = f"{n} recipients"
+    console().print(table)
+    _print_problems(problems)
+
+
+# send -------------------------------------------------------------------------
+
+
+def _plan_table(plan: Plan):
+    from rich.table import Table
+
+    from pressdist import languages
+
+    cfg = plan.workspace.config
+    table = Table(
+        title=f"{plan.release.id} (revision {plan.revision}) via gateway '{plan.gateway_name}'"
+    )
+    table.add_column("Language")
+    table.add_column("Recipients", justify="right")
+    table.add_column("To send", justify="right")
+    table.add_column("Already sent", justify="right")
+    table.add_column("Asked for")
+    for lang, line in plan.lines.items():
+        asked = ", ".join(f"{code} {n}" for code, n in line.requested.most_common(6))
+        if len(line.requested) > 6:
+            asked += ", …"
+        fallback = sum(line.fallback.values())
+        if fallback:
+            asked += f" ({fallback} by fallback)"
+        table.add_row(
+            f"{lang} {languages.own_name(lang)}" if languages.is_known(lang) else lang,
+            str(line.recipients),
+            str(line.to_send),
+            str(line.already_sent),
+            asked,
+        )
+    table.add_row(
+        "total", str(plan.total), str(plan.to_send), str(plan.already_sent), "", style="bold"
+    )
+    lists = ", ".join(lst.name for lst in plan.lists)
+    table.caption = f"lists: {lists} · sender: {cfg.sender}"
+    return table
+
+
+def _confirm(question: str) -> None:
+    if not sys.stdin.isatty():
+        raise PressdistError(
+            "confirmation needed, but there is no terminal to ask",
+            hint="read the summary above and pass --yes to send without asking",
+        )
+    if not typer.confirm(question, default=False):
+        console().print("Nothing sent.")
+        raise typer.Exit(1)
+
+
+class _Bars:
+    """Rich progress: one bar for the whole run, one per language."""
+
+    def __init__(self, totals: dict[str, int]) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            ProgressColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+        from rich.text import Text
+
+        class Rate(ProgressColumn):
+            def render(self, task):  # type: ignore[no-untyped-def]
+                speed = task.finished_speed or task.speed
+                return Text("" if speed is None else f"{speed:,.0f}/s")
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            Rate(),
+            TimeRemainingColumn(),
+            console=console(stderr=True),
+            transient=False,
+        )
+        self.total = self.progress.add_task("all", total=sum(totals.values()))
+        self.tasks = {
+            lang: self.progress.add_task(f"  {lang}", total=n) for lang, n in totals.items()
+        }
+
+    def __call__(self, event) -> None:  # type: ignore[no-untyped-def]
+        if event.kind == "retry":
+            return
+        self.progress.advance(self.total)
+        task = self.tasks.get(event.language)
+        if task is not None:
+            self.progress.advance(task)
+
+
+def _report_table(report: Report):
+    from rich.table import Table
+
+    title = "Dry run (nothing handed to the gateway)" if report.dry_run else "Sent"
+    if report.test_address:
+        title = f"Test copies to {report.test_address}"
+    table = Table(title=title)
+    table.add_column("Language")
+    table.add_column("Sent", justify="right")
+    table.add_column("Failed", justify="right")
+    for lang, t in sorted(report.by_language.items()):
+        table.add_row(lang, str(t.sent), str(t.failed))
+    table.add_row(
+        "total",
+        str(report.sent),
+        str(sum(t.failed for t in report.by_language.values())),
+        style="bold",
+    )
+    return table
+
+
+def _print_report(report: Report) -> None:
+    out = console()
+    out.print(_report_table(report))
+    rate = report.sent / report.elapsed if report.elapsed > 0 else 0
+    retries = f", {report.retries} retries" if report.retries else ""
+    where = f" (run {report.run_id})" if report.run_id else ""
+    out.print(f"{report.sent} sent in {report.elapsed:.1f} s, {rate:,.0f} mails/s{retries}{where}")
+
+
+@app.command()
+def send(
+    release_id: Annotated[str, typer.Argument(metavar="ID", help="Release id.")],
+    list_: Annotated[
+        list[str] | None,
+        typer.Option("--list", "-l", help="Distribution list (repeat for several)."),
+    ] = None,
+    gateway: Annotated[str | None, typer.Option(help="Gateway from pressdist.toml.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Everything but handing mails to the gateway.")
+    ] = False,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="ADDRESS",
+            help="Send a test copy of every sendable language to ADDRESS only.",
+        ),
+    ] = None,
+    resend: Annotated[
+        bool, typer.Option("--resend", help="Send again to those who already got it.")
+    ] = False,
+    allow_fallback: Annotated[
+        bool,
+        typer.Option(
+            "--allow-fallback",
+            help="Readers of a language that is not ready get its fallback language.",
+        ),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Send a release to distribution lists, each recipient in their language, once."""
+    from pressdist import send as sending
+
+    ws = open_workspace()
+    lists = list_ or []
+    if not lists and not to:
+        raise PressdistError(
+            "no list given", hint="name one with --list NAME (or --to ADDRESS for a test copy)"
+        )
+    try:
+        plan = sending.plan(
+            ws, release_id, lists, gateway=gateway, resend=resend, allow_fallback=allow_fallback
+        )
+    except sending.ListProblems as exc:
+        _print_problems(exc.problems)
+        raise
+    out = console()
+    if to:
+        langs = ", ".join(plan.sendable)
+        out.print(
+            f"Test copy of {release_id} (revision {plan.revision}) in {langs} to {to} via "
+            f"gateway '{plan.gateway_name}'; the journal is not touched."
+        )
+        report = sending.send_test(plan, to)
+        _print_report(report)
+        _exit(report, release_id)
+        return
+    _print_problems([p for p in plan.problems if p.severity != "note"])
+    notes = sum(p.severity == "note" for p in plan.problems)
+    if notes:
+        out.print(f"{notes} notes about the lists; `pressdist recipients check` shows them.")
+    out.print(_plan_table(plan))
+    failed_before = sum(line.failed_before for line in plan.lines.values())
+    if failed_before:
+        warn(
+            f"{failed_before} recipients failed permanently in an earlier send and are "
+            "skipped; fix their addresses, or pass --resend to try them again"
+        )
+    for revision, n in plan.earlier_revisions.items():
+        warn(
+            f"{n} recipients already got an earlier revision ({revision}) of this release; "
+            "they get this one too"
+        )
+    if plan.in_flight:
+        warn(
+            f"{plan.in_flight} deliveries were in flight when an earlier send stopped; "
+            "they are sent again with the same Message-ID and may arrive twice"
+        )
+    if plan.total == 0:
+        out.print("The lists have no recipients; nothing to send.")
+        return
+    if plan.to_send == 0:
+        out.print(
+            f"Nothing to send: all {plan.total} recipients already got revision "
+            f"{plan.revision} (or failed permanently). Use --resend to send again."
+        )
+        return
+    if not dry_run and not yes:
+        _confirm(f"Send {plan.to_send} mails via '{plan.gateway_name}'?")
+    bars = _Bars({lang: line.to_send for lang, line in plan.lines.items() if line.to_send})
+    with bars.progress:
+        report = sending.run(plan, dry_run=dry_run, progress=bars)
+    _print_report(report)
+    if report.possibly_duplicate:
+        shown = ", ".join(report.possibly_duplicate[:10])
+        more = (
+            f" and {len(report.possibly_duplicate) - 10} more"
+            if len(report.possibly_duplicate) > 10
+            else ""
+        )
+        warn(
+            f"{len(report.possibly_duplicate)} possibly duplicated (in flight when the earlier "
+            f"send stopped): {shown}{more}"
+        )
+    _exit(report, release_id)
+
+
+def _exit(report: Report, release_id: str) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from pressdist.errors import GatewayError
+
+    if report.failures:
+        table = Table(title="Not delivered")
+        for col in ("Address", "Language", "State", "Attempts", "Server said"):
+            table.add_column(col)
+        for f in report.failures[:200]:
+            table.add_row(f.address, f.language, f.state, str(f.attempts), escape(f.detail))
+        console().print(table)
+        if len(report.failures) > 200:
+            console().print(
+                f"… {len(report.failures) - 200} more: `pressdist log {release_id} --failed`"
+            )
+    if report.stopped:
+        if report.stop_error is not None:
+            raise report.stop_error
+        raise GatewayError(
+            f"sending stopped: {report.stopped}",
+            hint="the journal is intact; run the same command again to send the rest",
+        )
+    if report.failures:
+        console(stderr=True).print(
+            f"[bold red]{len(report.failures)} deliveries failed[/]; see "
+            f"`pressdist log {release_id} --failed`"
+        )
+        raise typer.Exit(1)
+
+
+# log --------------------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (OWASP's advice)."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+_LOG_FIELDS = (
+    "release_id",
+    "revision",
+    "language",
+    "address",
+    "name",
+    "list",
+    "state",
+    "attempts",
+    "sent_at",
+    "updated_at",
+    "message_id",
+    "gateway",
+    "last_error",
+    "possibly_duplicate",
+    "requested_language",
+    "run_id",
+)
+
+
+@app.command()
+def log(
+    release_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="Release id.")] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Only failed deliveries.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on standard output.")] = False,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", metavar="FILE", help="Write the deliveries as CSV.")
+    ] = None,
+) -> None:
+    """Who got what, when, in which language (from the delivery journal)."""
+    from pressdist import journal as jr
+
+    ws = open_workspace()
+    if release_id:
+        from pressdist.workspace import validate_release_id
+
+        validate_release_id(release_id)
+    path = ws.state_dir / jr.FILE_NAME
+    if not path.exists():
+        if as_json:
+            print("[]")
+        else:
+            console().print("Nothing sent yet (no journal in .pressdist/).")
+        return
+    with jr.Journal(path) as journal:
+        if as_json or csv_file:
+            rows = [
+                {k: getattr(d, k) for k in _LOG_FIELDS}
+                for d in journal.deliveries(release_id, failed=failed)
+            ]
+            if csv_file:
+                _write_csv(csv_file, rows)
+                console(stderr=True).print(f"{len(rows)} deliveries written to {csv_file}")
+            if as_json:
+                import json
+
+                print(json.dumps(rows, ensure_ascii=False, indent=2))
+            return
+        if not release_id and not failed:
+            _runs_table(journal)
+            return
+        _deliveries_table(journal, release_id, failed)
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    import csv
+    import io
+
+    from pressdist.files import atomic_write
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(_LOG_FIELDS)
+    for row in rows:
+        writer.writerow([csv_safe("" if row[k] is None else str(row[k])) for k in _LOG_FIELDS])
+    # The BOM makes Excel read UTF-8 (names, Chinese) instead of guessing a code page.
+    atomic_write(path, "\ufeff" + buf.getvalue())
+
+
+def _runs_table(journal) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    runs = journal.runs()
+    if not runs:
+        console().print("Nothing sent yet.")
+        return
+    table = Table(title="Sends")
+    for col in (
+        "Run",
+        "Release",
+        "Revision",
+        "Started",
+        "Gateway",
+        "Lists",
+        "Status",
+        "Sent",
+        "Failed",
+    ):
+        table.add_column(col)
+    counts = dict(
+        ((run_id, state), n)
+        for run_id, state, n in journal.db.execute(
+            "SELECT run_id, state, COUNT(*) FROM deliveries GROUP BY run_id, state"
+        )
+    )
+    for r in runs:
+        sent = counts.get((r.id, "sent"), 0)
+        failed = counts.get((r.id, "failed-permanent"), 0) + counts.get(
+            (r.id, "failed-transient"), 0
+        )
+        table.add_row(
+            str(r.id),
+            r.release_id,
+            r.revision,
+            r.started_at[:19].replace("T", " "),
+            r.gateway,
+            r.lists,
+            r.status + (f" ({r.note})" if r.note else ""),
+            str(sent),
+            str(failed),
+        )
+    console().print(table)
+    console().print("`pressdist log ID` shows every delivery of one release.")
+
+
+def _deliveries_table(journal, release_id: str | None, failed: bool) -> None:  # type: ignore[no-untyped-def]
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"Deliveries of {release_id}" if release_id else "Failed deliveries")
+    for col in ("When (UTC)", "Address", "Language", "List", "State", "Attempts", "Detail"):
+        table.add_column(col)
+    n = 0
+    for d in journal.deliveries(release_id, failed=failed):
+        state = d.state + (" (possibly duplicate)" if d.possibly_duplicate else "")
+        table.add_row(
+            (d.sent_at or d.updated_at)[:19].replace("T", " "),
+            d.address,
+            d.language,
+            d.list,
+            state,
+            str(d.attempts),
+            escape(d.last_error),
+        )
+        n += 1
+    if n == 0:
+        console().print("No deliveries recorded" + (" that failed." if failed else "."))
+        return
+    console().print(table)

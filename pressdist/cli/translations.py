@@ -1,0 +1,309 @@
+"""Commands for translators' files: extract, status and memory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pressdist.cli import app, console, open_workspace
+from pressdist.errors import InputError, NotReady
+
+memory_app = typer.Typer(
+    help="The translation memory: search it, import and export TMX, see what it holds.",
+    no_args_is_help=True,
+)
+app.add_typer(memory_app, name="memory")
+
+
+def _release_ids(workspace, ids: list[str] | None, all_: bool) -> list[str]:
+    """The releases asked for; none named (or --all) means every release."""
+    known = workspace.release_ids()
+    if not known:
+        raise InputError(
+            "no releases in this workspace",
+            path=workspace.releases_dir,
+            hint="`pressdist import FILE` or write releases/<id>.md",
+        )
+    if all_ or not ids:
+        return known
+    for rid in ids:
+        if rid not in known:
+            raise InputError(
+                f"no release {rid!r}",
+                path=workspace.releases_dir,
+                hint="known: " + ", ".join(known),
+            )
+    return list(ids)
+
+
+def _languages(workspace, lang: str | None) -> list[str]:
+    from pressdist import languages
+
+    if lang is None:
+        return list(workspace.config.languages)
+    code = languages.normalize(lang)
+    if code not in workspace.config.languages:
+        raise InputError(
+            f"{lang!r} is not a target language of this workspace",
+            path=workspace.config.path,
+            hint="languages: " + ", ".join(workspace.config.languages),
+        )
+    return [code]
+
+
+@app.command()
+def extract(
+    ids: Annotated[list[str] | None, typer.Argument(help="Release ids (default: all).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every release of the workspace.")] = False,
+    lang: Annotated[str | None, typer.Option("--lang", "-l", help="Only this language.")] = None,
+) -> None:
+    """Create or update translations/<lang>/<id>.po, pre-filled from the memory."""
+    from pressdist.catalog import extract as extract_catalog
+    from pressdist.memory import open_memory
+
+    ws = open_workspace()
+    out = console()
+    for rid in _release_ids(ws, ids, all_):
+        release = ws.load_release(rid)
+        for language in _languages(ws, lang):
+            with open_memory(ws, language) as memory:
+                r = extract_catalog(ws, release, language, memory=memory)
+            what = "created" if r.created else ("updated" if r.written else "unchanged")
+            rel = r.path.relative_to(ws.root)
+            s = r.stats
+            out.print(
+                f"{rel}: {what} — {s.translated}/{s.total} translated, {s.fuzzy} fuzzy; "
+                f"from memory: {r.memory_exact} exact, {r.memory_fuzzy} fuzzy"
+                + (f"; {r.changed} changed in the source (fuzzy)" if r.changed else "")
+                + (f"; {r.obsolete} obsolete" if r.obsolete else "")
+            )
+
+
+def _bar(percent: float, width: int = 8) -> str:
+    full = round(percent / 100 * width)
+    return "█" * full + "░" * (width - full)
+
+
+@app.command()
+def status(
+    ids: Annotated[list[str] | None, typer.Argument(help="Release ids (default: all).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when any translation is incomplete.")
+    ] = False,
+) -> None:
+    """How far the translations are: release × language, entries and words."""
+    import json
+
+    from pressdist.catalog import catalog_stats
+
+    ws = open_workspace()
+    rows = []
+    for rid in _release_ids(ws, ids, False):
+        release = ws.load_release(rid)
+        for language in ws.config.languages:
+            s = catalog_stats(ws, release, language)
+            rows.append((rid, language, s))
+    if as_json:
+        data = [
+            {
+                "release": rid,
+                "language": language,
+                "translated": s.translated,
+                "fuzzy": s.fuzzy,
+                "untranslated": s.untranslated,
+                "total": s.total,
+                "translated_words": s.translated_words,
+                "fuzzy_words": s.fuzzy_words,
+                "untranslated_words": s.untranslated_words,
+                "total_words": s.total_words,
+                "percent": round(s.percent, 1),
+                "complete": s.complete,
+            }
+            for rid, language, s in rows
+        ]
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        from rich import box
+        from rich.table import Table
+
+        table = Table(title="Translation status", box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("release", overflow="fold")
+        table.add_column("lang")
+        for col in ("done", "fuzzy", "todo", "words", "%"):
+            table.add_column(col, justify="right")
+        table.add_column("complete")
+        for rid, language, s in rows:
+            colour = "green" if s.complete else ("yellow" if s.translated else "red")
+            table.add_row(
+                rid,
+                language,
+                str(s.translated),
+                str(s.fuzzy),
+                str(s.untranslated),
+                f"{s.translated_words}/{s.total_words}",
+                f"{s.percent:.0f}",
+                f"[{colour}]{_bar(s.percent)}[/]",
+            )
+        console().print(table)
+    if strict and any(not s.complete for _, _, s in rows):
+        missing = [f"{rid} {lang}" for rid, lang, s in rows if not s.complete]
+        raise NotReady(
+            "translations incomplete: " + ", ".join(missing),
+            hint="translate the entries (and clear fuzzy flags), then run `pressdist status`",
+        )
+
+
+@memory_app.command("import")
+def memory_import(
+    file: Annotated[Path, typer.Argument(help="A TMX file (1.4) with German as a variant.")],
+    lang: Annotated[
+        str | None, typer.Option("--lang", "-l", help="Only this language (default: all).")
+    ] = None,
+) -> None:
+    """Add a TMX memory: it is stored in translations/<lang>/ and indexed."""
+    from pressdist import __version__, languages, tmx
+    from pressdist.files import atomic_write
+    from pressdist.memory import open_memory
+
+    ws = open_workspace()
+    memory = tmx.read(file, source_language=ws.config.source_language)
+    wanted = _languages(ws, lang)
+    stored = 0
+    for language in wanted:
+        units = []
+        for u in memory.units:
+            target = tmx.target_text(u, language)
+            if target:
+                units.append((u.source, target, u.date or memory.date))
+        if not units:
+            if lang:
+                raise InputError(
+                    f"TMX file has no units in {languages.bcp47(language)}",
+                    path=file,
+                    hint="check the xml:lang codes, e.g. en, zh-CN",
+                )
+            continue
+        dest = ws.language_dir(language) / (Path(file).stem + ".tmx")
+        atomic_write(
+            dest,
+            tmx.dumps(
+                units, language, source_language=ws.config.source_language, tool_version=__version__
+            ),
+        )
+        open_memory(ws, language).close()  # index it now, not at the next extract
+        stored += 1
+        console().print(f"{language}: {len(units)} units stored in {dest.relative_to(ws.root)}")
+    if not stored:
+        raise InputError(
+            "TMX file has no units in any target language of this workspace",
+            path=file,
+            hint="languages: " + ", ".join(ws.config.languages),
+        )
+    if memory.skipped:
+        console().print(f"{memory.skipped} units without a German variant were skipped")
+
+
+@memory_app.command("export")
+def memory_export(
+    lang: Annotated[str, typer.Option("--lang", "-l", help="Target language to export.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Write the memory of one language as TMX 1.4b (srclang de)."""
+    import re
+    import sys
+
+    from pressdist import __version__, tmx
+    from pressdist.files import atomic_write
+    from pressdist.memory import open_memory
+
+    ws = open_workspace()
+    language = _languages(ws, lang)[0]
+    with open_memory(ws, language) as m:
+        # A unit's date is its release's date (ids start with it) or its TMX date.
+        units = [
+            (s, t, r[:10] if re.match(r"\d{4}-\d\d-\d\d", r) else "") for s, t, _, r in m.units()
+        ]
+    text = tmx.dumps(
+        units, language, source_language=ws.config.source_language, tool_version=__version__
+    )
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write(output, text)
+        console(stderr=True).print(f"{len(set(units))} units written to {output}")
+
+
+@memory_app.command("search")
+def memory_search(
+    text: Annotated[str, typer.Argument(help="German (or translated) text to look for.")],
+    lang: Annotated[str | None, typer.Option("--lang", "-l", help="Only this language.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many units per language.")] = 20,
+) -> None:
+    """Concordance: units containing TEXT, or similar to it, with their translations."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from pressdist.memory import open_memory
+
+    ws = open_workspace()
+    found_any = False
+    for language in _languages(ws, lang):
+        with open_memory(ws, language) as m:
+            hits = m.concordance(text, limit=limit)
+        if not hits:
+            continue
+        found_any = True
+        table = Table(title=f"{language}: {len(hits)} units", show_lines=True)
+        table.add_column("source (de)", ratio=3, overflow="fold")
+        table.add_column(language, ratio=3, overflow="fold")
+        table.add_column("match", justify="right", no_wrap=True)
+        table.add_column("from", ratio=2, overflow="fold")
+        for h in hits:
+            score = "contains" if h.score == 0 else f"{h.score:.0f} %"
+            table.add_row(escape(h.source), escape(h.target), score, escape(h.origin))
+        console().print(table)
+    if not found_any:
+        console().print(f"nothing in the memory contains or resembles {text!r}")
+
+
+@memory_app.command("stats")
+def memory_stats() -> None:
+    """Units per language and where they come from."""
+    from rich.table import Table
+
+    from pressdist.memory import open_memory
+
+    ws = open_workspace()
+    table = Table(title="Translation memory")
+    table.add_column("language")
+    table.add_column("from")
+    table.add_column("units", justify="right")
+    for language in ws.config.languages:
+        with open_memory(ws, language) as m:
+            per_origin = m.stats()
+        for origin, n in per_origin.items():
+            table.add_row(language, origin, str(n))
+        table.add_row(language, "[bold]total[/]", f"[bold]{sum(per_origin.values())}[/]")
+    console().print(table)
+
+
+@memory_app.command("rebuild")
+def memory_rebuild() -> None:
+    """Throw the memory index away and build it again from the files."""
+    import time
+
+    from pressdist.memory import open_memory, rebuild
+
+    ws = open_workspace()
+    started = time.perf_counter()
+    rebuild(ws)
+    total = 0
+    for language in ws.config.languages:
+        with open_memory(ws, language) as m:
+            total += sum(m.stats().values())
+    console().print(f"memory index rebuilt: {total} units in {time.perf_counter() - started:.1f} s")

@@ -1,0 +1,105 @@
+"""Reading a ``[gateways.NAME]`` table: the shared rules every gateway follows.
+
+Owns the checks common to all gateways: unknown keys refused, types checked,
+secrets read from the environment variable a ``*_env`` key names (and never
+from the file itself). Each gateway module says which keys it has; what the
+keys mean is the module's business.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pressdist.errors import ConfigError
+
+
+class Settings:
+    """The table of one gateway, with errors that name ``gateways.NAME.key``."""
+
+    def __init__(
+        self, name: str, table: dict[str, Any], *, config_path: Path, known: set[str]
+    ) -> None:
+        self.name = name
+        self.table = table
+        self.config_path = config_path
+        for key in table:
+            if key not in known:
+                raise self.error(
+                    f"unknown key 'gateways.{name}.{key}'",
+                    hint="known keys here: " + ", ".join(sorted(known)),
+                )
+
+    def error(self, message: str, *, hint: str | None = None) -> ConfigError:
+        return ConfigError(message, path=self.config_path, hint=hint)
+
+    def where(self, key: str) -> str:
+        return f"gateways.{self.name}.{key}"
+
+    def text(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
+        value = self.table.get(key, default)
+        if value is None:
+            if required:
+                raise self.error(f"'{self.where(key)}' is missing")
+            return None
+        if not isinstance(value, str):
+            raise self.error(f"'{self.where(key)}' must be a string, not {type(value).__name__}")
+        if required and not value.strip():
+            raise self.error(f"'{self.where(key)}' must not be empty")
+        return value
+
+    def number(
+        self, key: str, default: float | None, *, minimum: float = 0, integer: bool = False
+    ) -> float | None:
+        value = self.table.get(key, default)
+        if value is None:
+            return None
+        ok = isinstance(value, int) if integer else isinstance(value, int | float)
+        if isinstance(value, bool) or not ok:
+            kind = "a whole number" if integer else "a number"
+            raise self.error(f"'{self.where(key)}' must be {kind}, not {value!r}")
+        if value < minimum:
+            raise self.error(f"'{self.where(key)}' must be at least {minimum:g}, not {value!r}")
+        return value
+
+    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.text(key, default)
+        if value not in choices:
+            raise self.error(
+                f"'{self.where(key)}' must be one of {', '.join(choices)}, not {value!r}"
+            )
+        return value
+
+    def secret(self, key: str, *, required: bool = False) -> str | None:
+        """The value of the environment variable that ``key`` names.
+
+        A missing variable is a ConfigError raised while the gateway is built,
+        so nothing is sent with half a configuration. The value is never put
+        into an error message.
+        """
+        var = self.text(key, required=required)
+        if var is None:
+            return None
+        if not var.strip() or "=" in var:
+            raise self.error(
+                f"'{self.where(key)}' must name an environment variable, not hold a secret",
+                hint=f'e.g. {key} = "PRESSDIST_{self.name.upper()}_SECRET"',
+            )
+        value = os.environ.get(var)
+        if value is None or value == "":
+            raise self.error(
+                f"environment variable {var} (named by '{self.where(key)}') is not set",
+                hint=f"export {var}=... before sending; secrets never go into pressdist.toml",
+            )
+        return value
+
+    def file(self, key: str, root: Path) -> Path | None:
+        value = self.text(key)
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        path = path if path.is_absolute() else root / path
+        if not path.is_file():
+            raise self.error(f"'{self.where(key)}': file {path} not found")
+        return path

@@ -1,0 +1,279 @@
+"""The ``http`` gateway: hand each message to a mail service over its HTTP API.
+
+Owns two dialects of "here is a finished message for one recipient":
+
+- ``generic`` — pressdist's own JSON contract (docs/gateways.md), for an
+  office's relay or a small adapter in front of any provider;
+- ``mailgun`` — Mailgun's ``POST /v3/<domain>/messages.mime``, exactly as its
+  API reference describes it.
+
+Both send the complete MIME message pressdist rendered, so what the recipient
+gets does not depend on the provider's templating. Owns keep-alive connections
+and a concurrency limit (httpx), TLS verification, and reading status codes as
+delivery outcomes; it does not retry (the journal schedules retries, honouring
+``Retry-After``).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.utils
+import json
+import ssl
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+from pressdist import __version__
+from pressdist.errors import GatewayError
+from pressdist.gateways import Envelope, Outcome, Result
+from pressdist.gateways._settings import Settings
+
+if TYPE_CHECKING:
+    import httpx
+
+_KEYS = {"type", "api", "url", "domain", "token_env", "concurrency", "timeout", "ca_file"}
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+MAILGUN_US = "https://api.mailgun.net"
+# 408 Request Timeout, 425 Too Early, 429 Too Many Requests: the request was
+# fine, the moment was not. 401/403 mean our key is refused: not the
+# recipient's fault, so the delivery waits for a fixed key rather than failing.
+_TRANSIENT_4XX = {401, 403, 408, 425, 429}
+
+
+class HttpGateway:
+    """Posts one request per message; ``dialect`` decides the request's shape."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        api: str,
+        url: str,
+        domain: str | None = None,
+        token: str | None = None,
+        concurrency: int = 8,
+        timeout: float = 30.0,
+        ca_file: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.api = api
+        self.url = url.rstrip("/") if api == "mailgun" else url
+        self.domain = domain
+        self._token = token
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.ca_file = ca_file
+        self._client: httpx.AsyncClient | None = None
+
+    def __repr__(self) -> str:  # never shows the token
+        return f"HttpGateway({self.name!r}, {self.api}, {self.endpoint!r})"
+
+    @property
+    def endpoint(self) -> str:
+        if self.api == "mailgun":
+            return f"{self.url}/v3/{quote(self.domain or '', safe='')}/messages.mime"
+        return self.url
+
+    # Session ------------------------------------------------------------------
+    async def open(self) -> None:
+        import httpx
+
+        headers = {"User-Agent": f"pressdist/{__version__}"}
+        auth: httpx.Auth | None = None
+        if self.api == "mailgun":
+            auth = httpx.BasicAuth("api", self._token or "")
+        elif self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        verify = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+        self._client = httpx.AsyncClient(
+            headers=headers,
+            auth=auth,
+            verify=verify,
+            timeout=httpx.Timeout(self.timeout),
+            limits=httpx.Limits(
+                max_connections=self.concurrency, max_keepalive_connections=self.concurrency
+            ),
+            follow_redirects=False,
+        )
+        try:
+            await self._check()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _check(self) -> None:
+        """One cheap authenticated request, so a wrong key or URL stops the run
+        before the first message instead of failing every delivery."""
+        import httpx
+
+        assert self._client is not None
+        where = f"gateway '{self.name}' ({self.endpoint})"
+        try:
+            if self.api == "mailgun":
+                url = f"{self.url}/v4/domains/{quote(self.domain or '', safe='')}"
+                response = await self._client.get(url)
+            else:
+                response = await self._client.request("OPTIONS", self.url)
+        except httpx.ConnectError as exc:
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY" in str(exc):
+                raise GatewayError(
+                    f"{where}: TLS certificate not trusted: {exc}",
+                    hint="for a server with a private CA, set ca_file to that CA's certificate",
+                ) from None
+            raise GatewayError(
+                f"{where}: cannot connect: {exc or type(exc).__name__}",
+                hint="check 'url' and that the service is reachable",
+            ) from None
+        except httpx.TimeoutException:
+            raise GatewayError(
+                f"{where}: no answer within {self.timeout:g} s",
+                hint="check 'url', or raise 'timeout'",
+            ) from None
+        except httpx.HTTPError as exc:
+            raise GatewayError(f"{where}: {exc or type(exc).__name__}") from None
+        if response.status_code in (401, 403):
+            raise GatewayError(
+                f"{where}: the service refused the key ({response.status_code})",
+                hint="check the variable that 'token_env' names",
+            )
+        if 300 <= response.status_code < 400:
+            raise GatewayError(
+                f"{where}: the service redirects to {response.headers.get('Location', '?')}",
+                hint="set 'url' to the address the service really answers at (redirects "
+                "are not followed, so the key never travels somewhere unchecked)",
+            )
+        if self.api == "mailgun" and response.status_code == 404:
+            raise GatewayError(
+                f"{where}: Mailgun does not know the domain {self.domain!r}",
+                hint=f"check 'domain'; domains in the EU region need url = "
+                f'"https://api.eu.mailgun.net" (default {MAILGUN_US})',
+            )
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    # Delivery -----------------------------------------------------------------
+    async def send(self, envelope: Envelope) -> Result:
+        import httpx
+
+        if self._client is None:
+            raise RuntimeError("HttpGateway.send() before open()")
+        try:
+            if self.api == "mailgun":
+                response = await self._client.post(
+                    self.endpoint,
+                    data={"to": envelope.recipient},
+                    files={"message": ("message.mime", envelope.data, "message/rfc822")},
+                )
+            else:
+                response = await self._client.post(
+                    self.url,
+                    content=generic_body(envelope),
+                    headers={
+                        "Content-Type": "application/json",
+                        "Idempotency-Key": envelope.message_id,
+                    },
+                )
+        except httpx.TimeoutException:
+            return Result(envelope, Outcome.TRANSIENT, f"no answer within {self.timeout:g} s")
+        except httpx.HTTPError as exc:  # reset, refused, protocol error
+            reason = str(exc) or type(exc).__name__
+            return Result(envelope, Outcome.TRANSIENT, f"connection failed: {reason}")
+        return classify(envelope, response.status_code, response.headers, response.content)
+
+
+def generic_body(envelope: Envelope) -> bytes:
+    """The JSON document of the generic contract (docs/gateways.md)."""
+    return json.dumps(
+        {
+            "message_id": envelope.message_id,
+            "from": envelope.sender,
+            "to": envelope.recipient,
+            "mime": base64.b64encode(envelope.data).decode("ascii"),
+        },
+        ensure_ascii=False,
+    ).encode("utf-8")
+
+
+def classify(envelope: Envelope, status: int, headers: Any, body: bytes) -> Result:
+    """A response as an outcome: 2xx accepted, 408/425/429/5xx later, other 4xx never."""
+    detail = f"{status} {_summary(body)}".strip()
+    if 200 <= status < 300:
+        return Result(envelope, Outcome.ACCEPTED, detail)
+    if status in _TRANSIENT_4XX or status >= 500:
+        return Result(envelope, Outcome.TRANSIENT, detail, retry_after(headers.get("Retry-After")))
+    return Result(envelope, Outcome.PERMANENT, detail)
+
+
+def retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date
+    (RFC 9110 10.2.3); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _summary(body: bytes) -> str:
+    """The service's own words, short: a JSON message/id, else the text."""
+    text = body[:2000].decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        parts = [str(data[k]) for k in ("message", "error", "id") if data.get(k)]
+        if parts:
+            text = " ".join(parts)
+    return " ".join(text.split())[:200]
+
+
+def from_settings(
+    name: str, settings: dict[str, Any], *, root: Path, config_path: Path
+) -> HttpGateway:
+    table = Settings(name, settings, config_path=config_path, known=_KEYS)
+    api = table.choice("api", "generic", ("generic", "mailgun"))
+    if api == "mailgun":
+        url = table.text("url", MAILGUN_US, required=True)
+        domain = table.text("domain", required=True)
+        token = table.secret("token_env", required=True)
+    else:
+        url = table.text("url", required=True)
+        if "domain" in settings:
+            raise table.error(f"'gateways.{name}.domain' is only for api = \"mailgun\"")
+        domain = None
+        token = table.secret("token_env")
+    assert url is not None
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise table.error(f"'gateways.{name}.url' must be an https:// URL, not {url!r}")
+    if parts.scheme == "http" and parts.hostname not in _LOCAL_HOSTS:
+        raise table.error(
+            f"'gateways.{name}.url' would send mail and the key unencrypted to {parts.hostname}",
+            hint="use https://; plain http is allowed only for a service on this machine",
+        )
+    ca_file = table.file("ca_file", root)
+    return HttpGateway(
+        name,
+        api=api,
+        url=url,
+        domain=domain,
+        token=token,
+        concurrency=int(table.number("concurrency", 8, minimum=1, integer=True) or 8),
+        timeout=float(table.number("timeout", 30, minimum=1) or 30),
+        ca_file=ca_file,
+    )

@@ -1,0 +1,354 @@
+"""The delivery journal: ``.pressdist/journal.sqlite3``, what was sent to whom.
+
+Owns the SQLite file (WAL, schema versioned with ``PRAGMA user_version``): one
+row per ``send`` in ``runs`` and one row per (release revision, recipient) in
+``deliveries``. Its promise to ``send`` is crash safety: a delivery is
+committed as ``sending`` *before* it is handed to a gateway and as ``sent`` or
+``failed-*`` after, so a row still ``sending`` after a crash is exactly one that
+may or may not have gone out. It does not decide what to send (``send`` does)
+and does not print (``pressdist log`` does).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pressdist.errors import InputError
+
+SCHEMA_VERSION = 1
+FILE_NAME = "journal.sqlite3"
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED_TRANSIENT = "failed-transient"
+FAILED_PERMANENT = "failed-permanent"
+STATES = (PENDING, SENDING, SENT, FAILED_TRANSIENT, FAILED_PERMANENT)
+
+_SCHEMA = f"""
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    release_id TEXT NOT NULL,
+    revision TEXT NOT NULL,
+    lists TEXT NOT NULL,
+    gateway TEXT NOT NULL,
+    resend INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL DEFAULT 'running',  -- running, finished, stopped, interrupted
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE deliveries (
+    revision TEXT NOT NULL,
+    recipient TEXT NOT NULL,  -- case-folded address: one mail per person
+    release_id TEXT NOT NULL,
+    address TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL,
+    requested_language TEXT NOT NULL DEFAULT '',
+    list TEXT NOT NULL,
+    gateway TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ({", ".join(repr(s) for s in STATES)})),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    possibly_duplicate INTEGER NOT NULL DEFAULT 0,
+    run_id INTEGER REFERENCES runs(id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    sent_at TEXT,
+    PRIMARY KEY (revision, recipient)
+) WITHOUT ROWID;
+CREATE INDEX deliveries_by_release ON deliveries (release_id, state);
+CREATE INDEX deliveries_by_run ON deliveries (run_id);
+"""
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One recipient's delivery of one release revision, as the journal holds it."""
+
+    revision: str
+    recipient: str
+    release_id: str
+    address: str
+    name: str
+    language: str
+    requested_language: str
+    list: str
+    gateway: str
+    message_id: str
+    state: str
+    attempts: int
+    last_error: str
+    possibly_duplicate: bool
+    run_id: int | None
+    created_at: str
+    updated_at: str
+    sent_at: str | None
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    release_id: str
+    revision: str
+    lists: str
+    gateway: str
+    resend: bool
+    started_at: str
+    finished_at: str | None
+    status: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A delivery about to be handed to the gateway (what ``mark_sending`` writes)."""
+
+    revision: str
+    recipient: str
+    release_id: str
+    address: str
+    name: str
+    language: str
+    requested_language: str
+    list: str
+    gateway: str
+    message_id: str
+    possibly_duplicate: bool = False
+
+
+class Journal:
+    """One open journal; use as a context manager. Not shared between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a commit survives the process being killed at
+            # any moment (what resume relies on) without an fsync per commit,
+            # which would cap sending at a few hundred mails a second. A power
+            # cut may lose the last commits; docs/sending.md says what that means.
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise InputError(
+                f"the delivery journal cannot be opened: {exc}",
+                path=path,
+                hint="restore it from a backup; never delete it, it is what prevents sending twice",
+            ) from None
+
+    @classmethod
+    def for_workspace(cls, state_dir: Path) -> Journal:
+        return cls(state_dir / FILE_NAME)
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise InputError(
+                f"the journal was written by a newer pressdist (schema {version})",
+                path=self.path,
+                hint="upgrade pressdist",
+            )
+        if version == 0:
+            with self._tx():
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        self.db.execute(stmt)
+                self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _tx(self):
+        db = self.db
+
+        class _Tx:
+            def __enter__(self_inner):
+                db.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self_inner, kind, value, tb):
+                db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+        return _Tx()
+
+    # Runs ---------------------------------------------------------------------
+    def start_run(
+        self, release_id: str, revision: str, lists: Sequence[str], gateway: str, resend: bool
+    ) -> int:
+        with self._tx():
+            # Only one send runs at a time (send holds a lock), so a run still
+            # 'running' here ended with a crash.
+            self.db.execute("UPDATE runs SET status='interrupted' WHERE status='running'")
+            cur = self.db.execute(
+                "INSERT INTO runs (release_id, revision, lists, gateway, resend, started_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (release_id, revision, ",".join(lists), gateway, int(resend), now()),
+            )
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str, note: str = "") -> None:
+        with self._tx():
+            self.db.execute(
+                "UPDATE runs SET status=?, note=?, finished_at=? WHERE id=?",
+                (status, note, now(), run_id),
+            )
+
+    def runs(self, release_id: str | None = None) -> list[Run]:
+        sql = "SELECT * FROM runs"
+        args: tuple = ()
+        if release_id:
+            sql += " WHERE release_id=?"
+            args = (release_id,)
+        rows = self.db.execute(sql + " ORDER BY id", args).fetchall()
+        return [Run(r[0], r[1], r[2], r[3], r[4], bool(r[5]), *r[6:]) for r in rows]
+
+    # Deliveries ---------------------------------------------------------------
+    def states(self, revision: str, keys: Sequence[str]) -> dict[str, str]:
+        """Journal state of each of ``keys`` for ``revision`` (absent: never tried)."""
+        out: dict[str, str] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, state in self.db.execute(
+                f"SELECT recipient, state FROM deliveries WHERE revision=? AND recipient IN "
+                f"({marks})",
+                (revision, *chunk),
+            ):
+                out[key] = state
+        return out
+
+    def mark_sending(self, run_id: int, attempts: Iterable[Attempt]) -> None:
+        """Commit ``sending`` for a batch before any of it reaches the gateway."""
+        t = now()
+        rows = [
+            (
+                a.revision,
+                a.recipient,
+                a.release_id,
+                a.address,
+                a.name,
+                a.language,
+                a.requested_language,
+                a.list,
+                a.gateway,
+                a.message_id,
+                int(a.possibly_duplicate),
+                run_id,
+                t,
+                t,
+            )
+            for a in attempts
+        ]
+        if not rows:
+            return
+        with self._tx():
+            self.db.executemany(
+                "INSERT INTO deliveries (revision, recipient, release_id, address, name,"
+                " language, requested_language, list, gateway, message_id, state, attempts,"
+                " possibly_duplicate, run_id, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'sending', 1, ?, ?, ?, ?)"
+                " ON CONFLICT (revision, recipient) DO UPDATE SET state='sending',"
+                " attempts=attempts+1, address=excluded.address, name=excluded.name,"
+                " language=excluded.language, requested_language=excluded.requested_language,"
+                " list=excluded.list, gateway=excluded.gateway, message_id=excluded.message_id,"
+                " possibly_duplicate=(possibly_duplicate OR excluded.possibly_duplicate),"
+                " run_id=excluded.run_id, updated_at=excluded.updated_at",
+                rows,
+            )
+
+    def record(self, outcomes: Iterable[tuple[str, str, str, str]]) -> None:
+        """Commit what the gateway said: ``(revision, recipient, state, detail)`` each."""
+        t = now()
+        rows = [
+            (state, detail, t, t if state == SENT else None, revision, key)
+            for revision, key, state, detail in outcomes
+        ]
+        if not rows:
+            return
+        with self._tx():
+            self.db.executemany(
+                "UPDATE deliveries SET state=?, last_error=?, updated_at=?,"
+                " sent_at=COALESCE(?, sent_at) WHERE revision=? AND recipient=?",
+                rows,
+            )
+
+    def mark_retry(self, run_id: int, revision: str, key: str) -> None:
+        """Commit ``sending`` again before a retry reaches the gateway."""
+        with self._tx():
+            self.db.execute(
+                "UPDATE deliveries SET state='sending', attempts=attempts+1, run_id=?,"
+                " updated_at=? WHERE revision=? AND recipient=?",
+                (run_id, now(), revision, key),
+            )
+
+    def release_unsent(self, revision: str, keys: Iterable[str]) -> None:
+        """Undo ``sending`` for deliveries that never reached the gateway (clean stop)."""
+        rows = [(now(), revision, k) for k in keys]
+        if not rows:
+            return
+        with self._tx():
+            self.db.executemany(
+                "UPDATE deliveries SET state='pending', attempts=MAX(attempts-1, 0),"
+                " updated_at=? WHERE revision=? AND recipient=? AND state='sending'",
+                rows,
+            )
+
+    def deliveries(
+        self,
+        release_id: str | None = None,
+        *,
+        failed: bool = False,
+        run_id: int | None = None,
+    ) -> Iterator[Delivery]:
+        where, args = [], []
+        if release_id:
+            where.append("release_id=?")
+            args.append(release_id)
+        if run_id is not None:
+            where.append("run_id=?")
+            args.append(run_id)
+        if failed:
+            where.append(f"state IN ('{FAILED_TRANSIENT}', '{FAILED_PERMANENT}')")
+        sql = "SELECT * FROM deliveries"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY release_id, updated_at, recipient"
+        for r in self.db.execute(sql, args):
+            yield Delivery(*r[:13], bool(r[13]), *r[14:])
+
+    def counts(self, revision: str) -> dict[str, int]:
+        return dict(
+            self.db.execute(
+                "SELECT state, COUNT(*) FROM deliveries WHERE revision=? GROUP BY state",
+                (revision,),
+            ).fetchall()
+        )
+
+    def other_revisions_sent(self, release_id: str, revision: str) -> dict[str, int]:
+        """Earlier revisions of the release already sent, with how many recipients got each."""
+        return dict(
+            self.db.execute(
+                "SELECT revision, COUNT(*) FROM deliveries WHERE release_id=? AND revision<>?"
+                " AND state='sent' GROUP BY revision",
+                (release_id, revision),
+            ).fetchall()
+        )

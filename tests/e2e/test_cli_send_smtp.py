@@ -1,0 +1,413 @@
+"""`pressdist send` against a real SMTP server (aiosmtpd on 127.0.0.1, port 0).
+
+The server runs in a thread of the test process; `pressdist` runs as a real
+process. Faults (4xx, 5xx, a closed port, a server that stalls mid-run) are
+produced by the server for real; the crash is a real SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import json
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import trustme
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+from pressdist.send import in_flight_window
+
+pytestmark = pytest.mark.e2e
+
+RELEASE = "2019-11-04-isa-foshan"
+LANGS = ["de", "en", "zh_CN", "en-GB", "zh-Hans", "de_AT", "fr", "zh_TW"]
+WANT = {
+    "de": "de",
+    "en": "en",
+    "zh_CN": "zh-CN",
+    "en-GB": "en",
+    "zh-Hans": "zh-CN",
+    "de_AT": "de",
+    "fr": "en",
+    "zh_TW": "en",
+}
+
+
+class Sink:
+    """Keeps what arrives; answers RCPT from a per-address script; can stall DATA."""
+
+    def __init__(self) -> None:
+        self.script: dict[str, list[str]] = {}
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.lock = threading.Lock()
+        self.stall_after: int | None = None  # from this many messages on, DATA waits
+        self.stalled = threading.Event()  # set when the first DATA is held
+        self.gate: asyncio.Event | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        replies = self.script.get(address)
+        if replies:
+            reply = replies.pop(0) if len(replies) > 1 else replies[0]
+            if not reply.startswith("250"):
+                return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
+            count = len(self.messages)
+        if self.stall_after is not None and count >= self.stall_after:
+            # The message has arrived, but the sender never hears so: exactly the
+            # delivery a crash leaves in doubt.
+            self.stalled.set()
+            await self.gate.wait()
+        return "250 2.0.0 queued"
+
+    def received(self) -> Counter[str]:
+        with self.lock:
+            return Counter(r for rcpts, _ in self.messages for r in rcpts)
+
+
+class Server:
+    def __init__(self, handler: Sink, **smtp_kwargs) -> None:
+        self.handler = handler
+        self.kwargs = smtp_kwargs
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    async def _start(self) -> int:
+        self.handler.gate = asyncio.Event()
+        self.server = await self.loop.create_server(
+            lambda: SMTP(self.handler, loop=self.loop, **self.kwargs), "127.0.0.1", 0
+        )
+        return self.server.sockets[0].getsockname()[1]
+
+    def open_gate(self) -> None:
+        self.loop.call_soon_threadsafe(self.handler.gate.set)
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        self.port = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.open_gate()
+
+        async def stop():
+            self.server.close()
+
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def sink():
+    return Sink()
+
+
+@pytest.fixture
+def server(sink):
+    with Server(sink) as s:
+        yield s
+
+
+def workspace(root: Path, port: int, count: int = 16, extra: str = "") -> list[str]:
+    """The example workspace sending through 127.0.0.1:port; returns the addresses."""
+    lines = ["email,name,language,organisation,salutation"]
+    addresses = []
+    for i in range(count):
+        lang = LANGS[i % len(LANGS)]
+        addr = f"reader{i:03d}@example.org"
+        addresses.append(addr)
+        lines.append(f"{addr},Reader {i},{lang},Zeitung {i},")
+    (root / "recipients" / "test.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg = root / "pressdist.toml"
+    text = cfg.read_text(encoding="utf-8")
+    text = re.sub(
+        r"(?m)^\[send\]\n",
+        "[send]\nretry_base_seconds = 0.01\nretry_max_seconds = 0.05\n",
+        text,
+        count=1,
+    )
+    text += (
+        f'\n[gateways.office]\ntype = "smtp"\nhost = "127.0.0.1"\nport = {port}\n'
+        f"connections = 4\n{extra}"
+    )
+    if "security" not in extra:
+        text += 'security = "none"\n'
+    cfg.write_text(text, encoding="utf-8")
+    return addresses
+
+
+def parse(raw: bytes):
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def lang_of(address: str) -> str:
+    return WANT[LANGS[int(address[6:9]) % len(LANGS)]]
+
+
+def test_every_recipient_gets_one_parseable_mail_in_their_language_alone(
+    cli, example_workspace, server, sink
+):
+    addresses = workspace(example_workspace, server.port)
+    result = cli(
+        "send", RELEASE, "--list", "test", "--gateway", "office", "--yes", cwd=example_workspace
+    )
+    assert result.code == 0, result.output
+    assert "Traceback" not in result.output
+    assert sink.received() == Counter(addresses)
+    for rcpts, raw in sink.messages:
+        (rcpt,) = rcpts
+        msg = parse(raw)
+        assert msg["To"].addresses[0].addr_spec == rcpt
+        assert msg["Content-Language"] == lang_of(rcpt)
+        assert msg["Message-ID"] and msg["Date"] and msg["Subject"]
+        assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert "%40" in msg["List-Unsubscribe"] and rcpt.split("@")[0] in msg["List-Unsubscribe"]
+        text = raw.decode("ascii", "replace") + msg.get_body(("plain",)).get_content()
+        html = msg.get_body(("html",)).get_content()
+        for other in addresses:
+            if other != rcpt:
+                assert other not in text and other not in html
+    # Resume: a second run sends nothing new.
+    again = cli(
+        "send", RELEASE, "--list", "test", "--gateway", "office", "--yes", cwd=example_workspace
+    )
+    assert again.code == 0 and "Nothing to send" in again.stdout
+    assert len(sink.messages) == len(addresses)
+
+
+def test_starttls_and_auth_with_a_private_ca(cli, example_workspace, sink, tmp_path):
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    ca_file = tmp_path / "office-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+
+    def auth(server, session, envelope, mechanism, data):
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            b"presse",
+            b"s3cret",
+        )
+        return AuthResult(success=ok, handled=False)
+
+    with Server(
+        sink, tls_context=context, require_starttls=True, authenticator=auth, auth_required=True
+    ) as srv:
+        addresses = workspace(
+            example_workspace,
+            srv.port,
+            count=6,
+            extra=(
+                'security = "starttls"\nusername = "presse"\n'
+                f'password_env = "PRESSDIST_TEST_SMTP_PASSWORD"\nca_file = "{ca_file}"\n'
+            ),
+        )
+        missing = cli(
+            "send", RELEASE, "--list", "test", "--gateway", "office", "--yes", cwd=example_workspace
+        )
+        assert missing.code == 2
+        assert "PRESSDIST_TEST_SMTP_PASSWORD" in missing.output
+        assert "Traceback" not in missing.output
+        assert sink.messages == []
+        wrong = cli(
+            "send",
+            RELEASE,
+            "--list",
+            "test",
+            "--gateway",
+            "office",
+            "--yes",
+            cwd=example_workspace,
+            env={"PRESSDIST_TEST_SMTP_PASSWORD": "wrong"},
+        )
+        assert wrong.code == 3, wrong.output
+        assert "wrong" not in wrong.output
+        assert sink.messages == []
+        ok = cli(
+            "send",
+            RELEASE,
+            "--list",
+            "test",
+            "--gateway",
+            "office",
+            "--yes",
+            cwd=example_workspace,
+            env={"PRESSDIST_TEST_SMTP_PASSWORD": "s3cret"},
+        )
+        assert ok.code == 0, ok.output
+        assert "s3cret" not in ok.output
+    assert sink.received() == Counter(addresses)
+
+
+def test_transient_replies_are_retried_permanent_ones_reported_and_the_run_finishes(
+    cli, example_workspace, server, sink
+):
+    addresses = workspace(example_workspace, server.port, count=10)
+    sink.script = {
+        addresses[1]: ["451 4.3.0 greylisted, try again", "450 4.2.0 busy", "250 OK"],
+        addresses[2]: ["550 5.1.1 no such mailbox"],
+    }
+    result = cli(
+        "send", RELEASE, "--list", "test", "--gateway", "office", "--yes", cwd=example_workspace
+    )
+    assert "Traceback" not in result.output
+    assert result.code == 1
+    assert addresses[2] in result.stdout and "550 5.1.1" in result.stdout
+    assert sink.received() == Counter(a for a in addresses if a != addresses[2])
+    failed = json.loads(cli("log", RELEASE, "--failed", "--json", cwd=example_workspace).stdout)
+    assert [(r["address"], r["state"]) for r in failed] == [(addresses[2], "failed-permanent")]
+    rows = json.loads(cli("log", RELEASE, "--json", cwd=example_workspace).stdout)
+    retried = next(r for r in rows if r["address"] == addresses[1])
+    assert (retried["state"], retried["attempts"]) == ("sent", 3)
+
+
+def test_unreachable_gateway_is_a_clean_stop_and_the_next_run_sends_everything(
+    cli, example_workspace, sink
+):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    addresses = workspace(example_workspace, port, count=5)
+    down = cli(
+        "send", RELEASE, "--list", "test", "--gateway", "office", "--yes", cwd=example_workspace
+    )
+    assert down.code == 3, down.output
+    assert "Traceback" not in down.output
+    assert "office" in down.stderr
+    with Server(sink) as srv:
+        cfg = example_workspace / "pressdist.toml"
+        cfg.write_text(cfg.read_text().replace(f"port = {port}", f"port = {srv.port}"))
+        up = cli(
+            "send", RELEASE, "--list", "test", "--gateway", "office", "--yes", cwd=example_workspace
+        )
+        assert up.code == 0, up.output
+    assert sink.received() == Counter(addresses)
+
+
+def test_sigkill_mid_run_then_restart_delivers_to_everyone_and_reports_duplicates(
+    example_workspace, server, sink, tmp_path
+):
+    addresses = workspace(example_workspace, server.port, count=120)
+    sink.stall_after = 30
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    env.pop("PRESSDIST_WORKSPACE", None)
+    args = [
+        sys.executable,
+        "-m",
+        "pressdist",
+        "send",
+        RELEASE,
+        "--list",
+        "test",
+        "--gateway",
+        "office",
+        "--yes",
+    ]
+    with (tmp_path / "out1").open("w") as out:
+        proc = subprocess.Popen(
+            args, cwd=example_workspace, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            assert sink.stalled.wait(60), "the send never reached the stalled server"
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+    in_doubt = set(sink.received())
+    server.open_gate()
+    sink.stall_after = None
+    second = subprocess.run(
+        args, cwd=example_workspace, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "Traceback" not in second.stdout + second.stderr
+    received = sink.received()
+    assert set(received) == set(addresses)  # nobody lost
+    duplicates = {a for a, n in received.items() if n > 1}
+    assert max(received.values()) <= 2
+    assert duplicates and duplicates <= in_doubt
+    log = subprocess.run(
+        [sys.executable, "-m", "pressdist", "log", RELEASE, "--json"],
+        cwd=example_workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    rows = json.loads(log.stdout)
+    flagged = {r["address"] for r in rows if r["possibly_duplicate"]}
+    assert duplicates <= flagged  # every real duplicate is reported
+    assert len(flagged) <= in_flight_window(4)
+    assert "possibly duplicated" in second.stderr
+    assert {r["state"] for r in rows} == {"sent"}
+
+
+def test_ctrl_c_stops_cleanly_returning_queued_mails_to_pending(
+    example_workspace, server, sink, tmp_path
+):
+    addresses = workspace(example_workspace, server.port, count=80)
+    sink.stall_after = 10
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    env.pop("PRESSDIST_WORKSPACE", None)
+    args = [
+        sys.executable,
+        "-m",
+        "pressdist",
+        "send",
+        RELEASE,
+        "--list",
+        "test",
+        "--gateway",
+        "office",
+        "--yes",
+    ]
+    with (tmp_path / "out").open("w+") as out:
+        proc = subprocess.Popen(
+            args, cwd=example_workspace, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            assert sink.stalled.wait(60)
+            proc.send_signal(signal.SIGINT)
+            proc.wait(60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        out.seek(0)
+        output = out.read()
+    assert proc.returncode == 130, output
+    assert "Traceback" not in output
+    log = subprocess.run(
+        [sys.executable, "-m", "pressdist", "log", RELEASE, "--json"],
+        cwd=example_workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    states = Counter(r["state"] for r in json.loads(log.stdout))
+    # Only what a connection was handing over stays in doubt; the queue went back.
+    # (the smtp gateway's concurrency: 2 per connection, 4 connections)
+    assert states["sending"] <= 8
+    assert states["pending"] > 0
+    server.open_gate()
+    sink.stall_after = None
+    again = subprocess.run(
+        args, cwd=example_workspace, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert set(sink.received()) == set(addresses)

@@ -65,9 +65,9 @@ def free_port() -> int:
 
 def start_sink() -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    sink = subprocess.Popen(
-        [SINK, "-u", "nobody", f"127.0.0.1:{port}", "1000"], stdout=subprocess.DEVNULL
-    )
+    # -u drops root privileges after binding; without root there are none to drop.
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    sink = subprocess.Popen([SINK, *user, f"127.0.0.1:{port}", "1000"], stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -182,6 +182,11 @@ def main() -> None:
         if not Path(program).exists():
             raise SystemExit(f"{program} not found: install Debian's postfix package")
 
+    master = Path("/var/spool/postfix/pid/master.pid")
+    if master.exists():
+        pid = master.read_text().strip()
+        if pid.isdigit() and Path(f"/proc/{pid}").exists():
+            print(f"note: a postfix master daemon runs (PID {pid}); for quiet figures stop it")
     load = os.getloadavg()[0]
     print(f"load average before: {load:.2f} on {os.cpu_count()} cores")
     sink, port = start_sink()

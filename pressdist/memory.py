@@ -28,67 +28,19 @@ from pressdist import languages
 from pressdist.errors import InputError
 
 INDEX_NAME = "memory.sqlite3"
-_SCHEMA_VERSION = 6
+_SCHEMA_VERSION = 7
 _CANDIDATES = 150  # per query tier
 _ENOUGH = 50  # candidates that end the search for more
 _RARE = 4
 _WORD = re.compile(r"\w{3,}", re.UNICODE)
+_DATED = re.compile(r"^\d{4}-\d\d-\d\d")
 # Words too common to say anything about similarity; kept out of the prefilter query.
-_STOP = frozenset(
-    [
-        "der",
-        "die",
-        "das",
-        "den",
-        "dem",
-        "des",
-        "ein",
-        "eine",
-        "einer",
-        "eines",
-        "einem",
-        "einen",
-        "und",
-        "oder",
-        "aber",
-        "mit",
-        "von",
-        "zu",
-        "zur",
-        "zum",
-        "für",
-        "auf",
-        "aus",
-        "bei",
-        "nach",
-        "über",
-        "unter",
-        "vor",
-        "ist",
-        "sind",
-        "war",
-        "wird",
-        "werden",
-        "wurde",
-        "hat",
-        "haben",
-        "sich",
-        "nicht",
-        "auch",
-        "als",
-        "wie",
-        "noch",
-        "nur",
-        "schon",
-        "sehr",
-        "dass",
-        "sie",
-        "ihr",
-        "ihre",
-        "wir",
-        "uns",
-    ]
-)
+_STOPWORDS = """
+der die das den dem des ein eine einer eines einem einen und oder aber mit von zu
+zur zum für auf aus bei nach über unter vor ist sind war wird werden wurde hat
+haben sich nicht auch als wie noch nur schon sehr dass sie ihr ihre wir uns
+"""
+_STOP = frozenset(_STOPWORDS.split())
 
 
 @dataclass(frozen=True)
@@ -110,7 +62,6 @@ class Match:
 class Unit:
     source: str
     target: str
-    context: str | None = None
     rank: str = ""  # overrides the file's rank (a TMX unit's own date)
 
 
@@ -348,11 +299,14 @@ def _po_units(path: Path, language: str) -> tuple[str, list[Unit]]:
 
     po = load_catalog(path, language=language)
     units = [
-        Unit(e.msgid, e.msgstr, e.msgctxt)
+        Unit(e.msgid, e.msgstr)
         for e in po
         if not e.obsolete and not e.fuzzy and e.msgstr and not e.msgid_plural
     ]
-    return path.stem, units
+    # A release catalog's age is its id's date; another catalog (a compendium a
+    # translator dropped in) goes by its revision date.
+    rank = path.stem if _DATED.match(path.stem) else po.metadata.get("PO-Revision-Date", "")[:10]
+    return rank if _DATED.match(rank) else "", units
 
 
 def _tmx_units(path: Path, language: str) -> tuple[str, list[Unit]]:

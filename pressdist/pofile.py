@@ -126,7 +126,9 @@ def load_catalog(path: Path, *, language: str | None = None) -> polib.POFile:
         seen[key] = entry.linenum
     if language is not None:
         declared = po.metadata.get("Language", "").strip()
-        if declared and languages.normalize(declared) != languages.normalize(language):
+        # Tools spell languages differently (zh_Hans, en_GB); only a language
+        # that cannot serve the folder's readers is a contradiction.
+        if declared and languages.negotiate(declared, [language]) is None:
             raise InputError(
                 f"catalog says Language: {declared}, but it sits in the folder for "
                 f"{languages.normalize(language)}",

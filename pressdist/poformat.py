@@ -93,6 +93,12 @@ _TABLE_ROWS = {
     _WJ: "%^^%%%^^^%%%%%%%%%%^",
 }
 _TABLE = {(a, _CLASSES[i]): row[i] for a, row in _TABLE_ROWS.items() for i in range(len(row))}
+# Later revisions of UAX #14, which gnulib follows: never break before a hyphen
+# (LB21) or an ellipsis (LB22) unless spaces precede it.
+for _row in _CLASSES:
+    for _col in (_HY, _IN):
+        if _TABLE[(_row, _col)] == "_":
+            _TABLE[(_row, _col)] = "%"
 
 _SPECIFIC = {
     " ": _SP,
@@ -133,6 +139,14 @@ _SPECIFIC = {
     "/": _SY,
     "-": _HY,
     "\t": _BA,
+    "\u2002": _BA,
+    "\u2003": _BA,
+    "\u2004": _BA,
+    "\u2005": _BA,
+    "\u2006": _BA,
+    "\u2008": _BA,
+    "\u2009": _BA,
+    "\u200a": _BA,
     "|": _BA,
     "\u00ad": _BA,
     "\u2010": _BA,
@@ -204,7 +218,9 @@ def _class(ch: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _width(ch: str) -> int:
-    if unicodedata.combining(ch) or ch in "\u200b\u2060\ufeff":
+    # Combining marks and format characters (soft hyphen, zero-width space) take
+    # no column, as in gnulib's uc_width.
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
         return 0
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
@@ -235,6 +251,8 @@ def _possible_breaks(chars: list[str]) -> list[bool]:
             pass
         elif last == _ZW:
             breaks[i] = True
+        elif cls == _OP and last in (_AL, _NU) and _width(ch) == 2:
+            breaks[i] = True  # LB30 holds only for narrow brackets: "ISA（" may break
         else:
             rule = _TABLE[(last, cls)]
             breaks[i] = rule == "_" or (rule == "%" and seen_space)

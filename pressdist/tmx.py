@@ -19,7 +19,6 @@ from xml.sax.saxutils import escape, quoteattr
 
 from pressdist import languages
 from pressdist.errors import InputError
-from pressdist.files import decode_utf8
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # Inline elements whose content is native markup of the original format, not text.
@@ -76,9 +75,8 @@ def read(path: Path, *, source_language: str = "de") -> TmxMemory:
         raise InputError("TMX file not found", path=path) from None
     except OSError as exc:
         raise InputError(f"cannot read TMX file: {exc.strerror}", path=path) from None
-    if not data.lstrip().startswith(b"<?xml") or b'encoding="UTF-16' in data[:100].upper():
-        # Anything but UTF-8 XML is refused with the same line as other files.
-        decode_utf8(data, path, what="TMX file")
+    # The XML parser reads the declared encoding itself: UTF-8, or the UTF-16
+    # that some CAT tools export.
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:

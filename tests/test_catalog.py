@@ -214,7 +214,9 @@ def test_layout_is_identical_to_msgcat_for_long_lines_urls_and_chinese(tmp_path)
 
 _text = st.text(
     alphabet=st.sampled_from(
-        list('abcdefghij ABC.,:;/-()„“"\\\n\t%+0123456789') + list("佛山贵阳，。（）")
+        list("abcdefghij ABCäß.,:;!?/-–—…()[]„“”\"'\\\n\t%+€@&0123456789")
+        + list("佛山贵阳，。、：；！？（）「」【】《》％１")
+        + ["\u00a0", "\u00ad", "\u2009", "\u0301"]
     ),
     max_size=200,
 )
@@ -222,7 +224,7 @@ _text = st.text(
 
 @needs_gettext
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(msgid=_text.filter(lambda s: s.strip()), msgstr=_text)
 def test_layout_matches_msgcat_for_any_text(tmp_path, msgid, msgstr):
@@ -258,6 +260,11 @@ def test_load_catalog_refuses_language_contradicting_its_folder(tmp_path):
         load_catalog(path, language="en")
     assert err.value.line == 3 and "zh_CN" in err.value.message
     assert load_catalog(path, language="zh-CN").metadata["Language"] == "zh_CN"
+    path.write_text(path.read_text(encoding="utf-8").replace("zh_CN", "zh_Hans"), "utf-8")
+    assert load_catalog(path, language="zh_CN").metadata["Language"] == "zh_Hans"
+    path.write_text(path.read_text(encoding="utf-8").replace("zh_Hans", "zh_TW"), "utf-8")
+    with pytest.raises(InputError):
+        load_catalog(path, language="zh_CN")
 
 
 def test_load_catalog_refuses_a_non_utf8_charset(tmp_path):

@@ -8,8 +8,11 @@ password, a server without SMTPUTF8) are produced by the server for real.
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -188,6 +191,32 @@ def test_smtp_reuses_its_connections_for_many_messages(
     assert server.sessions == 2
 
 
+@pytest.mark.skipif(not shutil.which("smtp-sink"), reason="needs postfix's smtp-sink")
+def test_smtp_pipelines_against_postfix_smtp_sink(tmp_path: Path) -> None:
+    """postfix's own PIPELINING server takes content and the next commands in one write."""
+    port = _closed_port()
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    sink = subprocess.Popen(
+        [shutil.which("smtp-sink") or "", *user, f"127.0.0.1:{port}", "100"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:  # wait until it listens: a readiness poll, not a timing guess
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+        envelopes = [_envelope(n) for n in range(300)]
+        results = asyncio.run(_send_all(_gateway(tmp_path, port, connections=2), envelopes))
+    finally:
+        sink.terminate()
+        sink.wait(10)
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 300
+
+
 def test_smtp_classifies_4xx_as_transient_and_5xx_as_permanent_per_recipient(
     tmp_path: Path, server: SmtpServer, recorder: Recorder
 ) -> None:
@@ -318,6 +347,52 @@ def test_smtp_open_fails_with_gateway_error_on_a_closed_port(tmp_path: Path) -> 
     assert err.value.exit_code == 3
 
 
+class RawServer:
+    """A TCP server on 127.0.0.1 that sends fixed bytes on connect, then waits."""
+
+    def __init__(self, greeting: bytes) -> None:
+        self.greeting = greeting
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.clients: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            self.clients.append(client)
+            client.sendall(self.greeting)
+
+    def __enter__(self) -> RawServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+        for client in self.clients:
+            client.close()
+
+
+def test_smtp_open_reports_a_refusing_greeting(tmp_path: Path) -> None:
+    with (
+        RawServer(b"554 5.7.1 your address is blocked\r\n") as srv,
+        pytest.raises(GatewayError, match="greeting refused: 554 5.7.1 your address"),
+    ):
+        asyncio.run(_gateway(tmp_path, srv.port).open())
+
+
+def test_smtp_open_gives_up_on_a_server_that_never_greets(tmp_path: Path) -> None:
+    with RawServer(b"") as srv:
+        gateway = SmtpGateway(
+            "office", host="127.0.0.1", port=srv.port, security="none", timeout=0.3
+        )
+        with pytest.raises(GatewayError, match="no answer within 0.3 s"):
+            asyncio.run(gateway.open())
+
+
 def test_smtp_keeps_to_the_rate_limit(
     tmp_path: Path, server: SmtpServer, recorder: Recorder
 ) -> None:
@@ -395,6 +470,29 @@ def test_dot_stuffing_round_trip_through_a_real_server_is_byte_identical(
     (result,) = asyncio.run(_send_all(_gateway(tmp_path, server.port, connections=1), [envelope]))
     assert result.outcome is Outcome.ACCEPTED
     assert recorder.messages[0][2] == envelope.data
+
+
+def _unstuff(content: bytes) -> bytes:
+    """What a receiving server does (RFC 5321 4.5.2), for the property below."""
+    assert content.endswith(b"\r\n.\r\n")
+    lines = content[: -len(b".\r\n")].split(b"\r\n")
+    return b"\r\n".join(line[1:] if line.startswith(b".") else line for line in lines)
+
+
+@given(
+    lines=st.lists(
+        st.binary(max_size=30).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")),
+        min_size=1,
+    )
+)
+def test_dot_stuffed_content_never_ends_early_and_unstuffs_to_the_message(
+    lines: list[bytes],
+) -> None:
+    data = b"".join(line + b"\r\n" for line in lines)
+    content = dot_stuff(data)
+    # The only CRLF.CRLF is the terminator, so the server cannot stop early.
+    assert content.find(b"\r\n.\r\n") == len(content) - 5
+    assert _unstuff(b"\r\n" + content)[2:] == data
 
 
 def test_dot_stuff_doubles_leading_dots_and_terminates() -> None:

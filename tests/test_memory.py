@@ -122,7 +122,9 @@ def test_memory_forgets_a_deleted_catalog(tmp_workspace):
     ws = _two_releases(tmp_workspace)
     assert open_memory(ws, "en").lookup(ALLIANCE) is not None
     ws.po_path(FIRST, "en").unlink()
-    assert open_memory(ws, "en").lookup(ALLIANCE) is None
+    memory = open_memory(ws, "en")
+    assert memory.lookup(ALLIANCE) is None
+    assert memory.db.execute("SELECT count(*) FROM terms").fetchone()[0] == 0
 
 
 def test_near_match_below_threshold_is_not_offered(tmp_workspace):

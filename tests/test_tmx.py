@@ -88,3 +88,15 @@ def test_malformed_tmx_error_names_the_line(tmp_path):
     with pytest.raises(InputError) as err:
         tmx.read(path)
     assert err.value.line == 5
+
+
+def test_utf16_tmx_as_some_cat_tools_export_it_is_read(tmp_path):
+    path = tmp_path / "utf16.tmx"
+    text = (
+        '<?xml version="1.0" encoding="UTF-16"?>\n<tmx version="1.4"><header srclang="de-DE"/>'
+        '<body><tu><tuv xml:lang="de-DE"><seg>Grüße aus Mainz</seg></tuv>'
+        '<tuv xml:lang="zh-CN"><seg>来自美因茨的问候</seg></tuv></tu></body></tmx>\n'
+    )
+    path.write_bytes(text.encode("utf-16"))
+    unit = tmx.read(path).units[0]
+    assert (unit.source, tmx.target_text(unit, "zh_CN")) == ("Grüße aus Mainz", "来自美因茨的问候")

@@ -77,7 +77,9 @@ def extract(
                 f"{rel}: {what} — {s.translated}/{s.total} translated, {s.fuzzy} fuzzy; "
                 f"from memory: {r.memory_exact} exact, {r.memory_fuzzy} fuzzy"
                 + (f"; {r.changed} changed in the source (fuzzy)" if r.changed else "")
-                + (f"; {r.obsolete} obsolete" if r.obsolete else "")
+                + (f"; {r.obsolete} obsolete" if r.obsolete else ""),
+                soft_wrap=True,
+                markup=False,
             )
 
 

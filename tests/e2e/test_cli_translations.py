@@ -139,6 +139,10 @@ def test_memory_import_search_export_round_trip(cli, tmp_workspace, tmp_path):
     assert 'xml:lang="zh-CN"' in text and "美因茨市向佛山问好" in text
     stats = cli("memory", "stats", cwd=tmp_workspace)
     assert stats.code == 0 and "office.tmx" in stats.stdout
+    (tmp_workspace / ".pressdist" / "memory.sqlite3").write_bytes(b"damaged")
+    rebuilt = cli("memory", "rebuild", cwd=tmp_workspace)
+    _clean(rebuilt)
+    assert rebuilt.code == 0 and "2 units" in rebuilt.stdout
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ at all (temp file in the same folder, fsync, rename).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -70,9 +71,7 @@ def atomic_write(path: Path, data: str | bytes) -> bool:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     return True

@@ -236,8 +236,9 @@ def load_release(path: Path, *, default_contact: str = "") -> Release:
         validate_release_id(release_id)
     except InputError as exc:
         raise InputError(exc.message, path=path, hint=exc.hint) from None
-    return loads(read_text(path, what="release"), release_id, path=path,
-                 default_contact=default_contact)
+    return loads(
+        read_text(path, what="release"), release_id, path=path, default_contact=default_contact
+    )
 
 
 def save_release(release: Release, path: Path) -> bool:

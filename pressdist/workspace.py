@@ -160,8 +160,11 @@ def load_config(path: Path) -> Config:
     memory = data.get("memory", {})
     cfg.memory_threshold = memory.get("threshold", 75)
     if not 1 <= cfg.memory_threshold <= 100:
-        raise ConfigError("'memory.threshold' must be between 1 and 100", path=path,
-                          line=_line_of(text, "threshold"))
+        raise ConfigError(
+            "'memory.threshold' must be between 1 and 100",
+            path=path,
+            line=_line_of(text, "threshold"),
+        )
     readiness = data.get("readiness", {})
     cfg.min_translated = readiness.get("min_translated", 100)
     cfg.allow_fuzzy = readiness.get("allow_fuzzy", False)
@@ -169,8 +172,9 @@ def load_config(path: Path) -> Config:
     fallback = {}
     for key, chain in data.get("fallback", {}).items():
         if not isinstance(chain, list):
-            raise ConfigError(f"'fallback.{key}' must be a list of languages", path=path,
-                              line=_line_of(text, key))
+            raise ConfigError(
+                f"'fallback.{key}' must be a list of languages", path=path, line=_line_of(text, key)
+            )
         lang = key if key == "default" else _language(key, f"fallback.{key}", path, text)
         fallback[lang] = [_language(c, f"fallback.{key}", path, text) for c in chain]
     cfg.fallback = fallback
@@ -178,8 +182,11 @@ def load_config(path: Path) -> Config:
     cfg.gateways = {name: dict(g) for name, g in data.get("gateways", {}).items()}
     for name, g in cfg.gateways.items():
         if not isinstance(g, dict) or "type" not in g:
-            raise ConfigError(f"gateway '{name}' needs a 'type' (maildir, smtp or http)",
-                              path=path, line=_line_of(text, name))
+            raise ConfigError(
+                f"gateway '{name}' needs a 'type' (maildir, smtp or http)",
+                path=path,
+                line=_line_of(text, name),
+            )
     return cfg
 
 
@@ -330,9 +337,7 @@ path = "outbox"
 '''
 
 
-def init_workspace(
-    directory: Path, *, organisation: str = "", sender: str = ""
-) -> Path:
+def init_workspace(directory: Path, *, organisation: str = "", sender: str = "") -> Path:
     """Create an empty workspace in ``directory``; refuse to overwrite an existing one."""
     directory = Path(directory)
     cfg = directory / CONFIG_NAME

@@ -27,8 +27,8 @@ _FIELDS = {"date", "title", "lead", "author", "place", "embargo", "embargo_note"
 class Segment:
     """One unit of translation: a sentence of the body, or a title, lead, contact line."""
 
-    part: str  # "title", "lead", "paragraph", "contact", "embargo"
-    number: int  # paragraph or contact-line number, 1-based; 0 for title/lead/embargo
+    part: str  # "title", "lead", "place", "embargo", "paragraph", "contact"
+    number: int  # paragraph or contact-line number, 1-based; 0 for the others
     text: str  # the source text, without surrounding whitespace
     line: int  # line in the release file where it starts (for `#:` references)
     paragraph: str = ""  # the whole paragraph, for a translator's context
@@ -68,6 +68,9 @@ class Release:
         segs = [Segment("title", 0, self.title.strip(), self.lines.get("title", 1))]
         if self.lead.strip():
             segs.append(Segment("lead", 0, self.lead.strip(), self.lines.get("lead", 1)))
+        if self.place.strip():
+            # The dateline's place has a name of its own in some languages (美因茨).
+            segs.append(Segment("place", 0, self.place.strip(), self.lines.get("place", 1)))
         if self.embargo_note.strip():
             segs.append(
                 Segment("embargo", 0, self.embargo_note.strip(), self.lines.get("embargo_note", 1))

@@ -64,7 +64,7 @@ def test_line_numbers_point_into_the_file() -> None:
 
 def test_segments_come_in_reading_order() -> None:
     parts = [s.part for s in loads(SAMPLE, "x").segments()]
-    assert parts == ["title", "lead", "embargo"] + ["paragraph"] * 3 + ["contact"] * 2
+    assert parts == ["title", "lead", "place", "embargo"] + ["paragraph"] * 3 + ["contact"] * 2
 
 
 def test_default_contact_is_used_when_the_release_has_none() -> None:

@@ -51,6 +51,13 @@ def keyed_segments(release: Release) -> list[tuple[Segment, str | None]]:
     return out
 
 
+def entries_by_key(po: polib.POFile | None) -> dict[tuple[str | None, str], polib.POEntry]:
+    """The live entries of a catalog under the key ``keyed_segments`` gives a segment."""
+    if po is None:
+        return {}
+    return {(e.msgctxt or None, e.msgid): e for e in po if not e.obsolete}
+
+
 # ---------------------------------------------------------------------------
 # Extract and update
 
@@ -344,12 +351,8 @@ def extract(
 def catalog_stats(workspace: Workspace, release: Release, language: str) -> Stats:
     """Entries and words of ``release`` in ``language``; missing catalog = all untranslated."""
     path = workspace.po_path(release.id, language)
-    if path.exists():
-        po = load_catalog(path, language=language)
-        # Count against the release as it is now: entries the catalog lacks are untranslated.
-        index = {(e.msgctxt, e.msgid): e for e in po if not e.obsolete}
-    else:
-        index = {}
+    # Count against the release as it is now: entries the catalog lacks are untranslated.
+    index = entries_by_key(load_catalog(path, language=language) if path.exists() else None)
     s = Stats()
     for seg, ctxt in keyed_segments(release):
         e = index.get((ctxt, seg.text))

@@ -15,7 +15,6 @@ numbers lives in ``pressdist.numbers``, the glossary file in
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from pressdist import languages
 from pressdist.glossary import GlossaryTerm, check_glossary, load_glossary
+from pressdist.wrap import is_wide
 
 if TYPE_CHECKING:
     import polib
@@ -125,15 +125,11 @@ def _phones(text: str) -> list[str]:
     return found
 
 
-def is_cjk(language: str) -> bool:
-    return languages.normalize(language).split("_")[0] in ("zh", "ja", "ko")
-
-
 def weighted_length(text: str) -> float:
     """Length in 'Latin letters': a CJK character carries about three of them."""
     total = 0.0
     for ch in text:
-        total += 3 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        total += 3 if is_wide(ch) else 1
     return total
 
 
@@ -283,7 +279,7 @@ def check_punctuation(source: str, translation: str, tgt_lang: str) -> list[str]
     tgt = translation.rstrip()
     if not src or not tgt:
         return []
-    cjk = is_cjk(tgt_lang)
+    cjk = languages.is_cjk(tgt_lang)
     bare = tgt.rstrip(_CLOSING_QUOTES)
     last = bare[-1:] if bare else ""
     if cjk and tgt[-1] in ".!?,;:":
@@ -394,13 +390,9 @@ def check_segments(
     A fuzzy translation belongs to another source text; checking it against
     this one is noise, unless the config sends fuzzy entries (``check_fuzzy``).
     """
-    from pressdist.catalog import keyed_segments
+    from pressdist.catalog import entries_by_key, keyed_segments
 
-    index = {}
-    if catalog is not None:
-        for entry in catalog:
-            if not entry.obsolete:
-                index[(entry.msgctxt or None, entry.msgid)] = entry
+    index = entries_by_key(catalog)
     results = []
     for segment, ctxt in keyed_segments(release):
         entry = index.get((ctxt, segment.text))
@@ -454,22 +446,6 @@ def check_segments(
     return results
 
 
-def check_catalog(
-    catalog: polib.POFile | None,
-    release: Release,
-    language: str,
-    *,
-    source_language: str = "de",
-    path: Path | None = None,
-    glossary: list[GlossaryTerm] = (),  # type: ignore[assignment]
-) -> list[Finding]:
-    """All findings of one language's catalog for ``release``, in file order."""
-    results = check_segments(
-        catalog, release, language, source_language=source_language, path=path, glossary=glossary
-    )
-    return [f for r in results for f in r.findings]
-
-
 def _open_language(workspace: Workspace, release: Release, language: str):
     """(catalog or None, shown path, glossary) of one target language."""
     from pressdist.catalog import load_catalog
@@ -509,20 +485,23 @@ def check_release(
     return findings
 
 
+def missing_catalog(release: Release, language: str, shown: Path | None) -> Finding:
+    """The one finding of a language that has no catalog at all."""
+    return Finding(
+        release.id,
+        language,
+        shown,
+        None,
+        "untranslated",
+        ERROR,
+        "no catalog for this language yet; run `pressdist extract`",
+    )
+
+
 def _language_findings(workspace: Workspace, release: Release, language: str) -> list[Finding]:
     po = workspace.po_path(release.id, language)
     if not po.is_file():
-        return [
-            Finding(
-                release.id,
-                language,
-                _shown_path(po, workspace.root),
-                None,
-                "untranslated",
-                ERROR,
-                "no catalog for this language yet; run `pressdist extract`",
-            )
-        ]
+        return [missing_catalog(release, language, _shown_path(po, workspace.root))]
     return [f for r in segment_results(workspace, release, language) for f in r.findings]
 
 
@@ -534,7 +513,6 @@ __all__ = [
     "Finding",
     "GlossaryTerm",
     "Readiness",
-    "check_catalog",
     "check_entry",
     "check_release",
     "load_glossary",

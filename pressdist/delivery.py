@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pressdist import journal as jr
 from pressdist.errors import ConfigError, PressdistError
-from pressdist.recipients import Choice, Problem, Recipient, choose_language, iter_recipients
+from pressdist.recipients import Choice, Problem, Recipient, choose_cached, iter_recipients
 
 if TYPE_CHECKING:
     from pressdist.gateways import Result
@@ -100,6 +100,9 @@ Progress = Callable[[Event], None]
 
 
 def sender_address(workspace: Workspace) -> str:
+    """The envelope sender: the configured address in the ASCII form From shows it in."""
+    from pressdist.mime import HeaderError, address
+
     sender = workspace.config.sender.strip()
     addr = email.utils.parseaddr(sender)[1]
     if not sender or "@" not in addr:
@@ -108,7 +111,10 @@ def sender_address(workspace: Workspace) -> str:
             path=workspace.config.path,
             hint='set sender = "Press Office <press@example.org>" in pressdist.toml',
         )
-    return addr
+    try:
+        return address(addr, "sender")
+    except HeaderError as exc:
+        raise ConfigError(exc.message, path=workspace.config.path, hint=exc.hint) from None
 
 
 def from_header(workspace: Workspace) -> str:
@@ -136,6 +142,36 @@ def message_id_domain(workspace: Workspace) -> str:
         ) from None
 
 
+def shared_headers(workspace: Workspace) -> dict[str, str]:
+    """The ``personalise`` arguments that come from pressdist.toml, the same in every mail."""
+    cfg = workspace.config
+    return {
+        "sender": from_header(workspace),
+        "reply_to": cfg.reply_to,
+        "unsubscribe_url": cfg.send.get("unsubscribe_url", ""),
+        "unsubscribe_mailto": cfg.send.get("unsubscribe_mailto", ""),
+    }
+
+
+def check_headers(workspace: Workspace, message: Any) -> None:
+    """Refuse now a configured header value (sender, reply_to, unsubscribe) that is invalid.
+
+    Each goes into every mail: left to the run, it would be recorded as a
+    permanent failure of every recipient instead of one error naming the file.
+    ``message`` is any RenderedMessage of the release.
+    """
+    from pressdist.mime import HeaderError
+
+    try:
+        message.personalise(
+            to="recipient@example.org",
+            message_id=f"check@{message_id_domain(workspace)}",
+            **shared_headers(workspace),
+        )
+    except HeaderError as exc:
+        raise ConfigError(exc.message, path=workspace.config.path, hint=exc.hint) from None
+
+
 def message_id(revision: str, language: str, key: str, domain: str) -> str:
     """Stable for (revision, language, recipient): a resend is recognisably the same mail.
 
@@ -143,13 +179,6 @@ def message_id(revision: str, language: str, key: str, domain: str) -> str:
     """
     digest = hashlib.sha256(f"{revision}\0{language}\0{key.lower()}".encode()).hexdigest()[:24]
     return f"{revision}.{language}.{digest}@{domain}"
-
-
-def choose_cached(rcpt: Recipient, cfg: Any, cache: dict[str, Choice]) -> Choice:
-    choice = cache.get(rcpt.language)
-    if choice is None:
-        choice = cache[rcpt.language] = choose_language(rcpt.language, cfg)
-    return choice
 
 
 def batches(items: Iterator[Recipient], size: int = BATCH) -> Iterator[list[Recipient]]:
@@ -227,10 +256,8 @@ class DeliveryRun:
         plan = self.plan
         cfg = plan.workspace.config
         domain = message_id_domain(plan.workspace)
-        sender = from_header(plan.workspace)
+        shared = shared_headers(plan.workspace)
         envelope_sender = sender_address(plan.workspace)
-        unsubscribe_url = cfg.send.get("unsubscribe_url", "")
-        unsubscribe_mailto = cfg.send.get("unsubscribe_mailto", "")
         chosen: dict[str, Choice] = {}
         problems: list[Problem] = []
         from pressdist.gateways import Envelope
@@ -258,9 +285,7 @@ class DeliveryRun:
                     if language is None:  # the list changed since the plan: leave it
                         continue
                     mid = message_id(plan.revision, language, rcpt.key, domain)
-                    data = self._personalise(
-                        rcpt, language, mid, date, sender, unsubscribe_url, unsubscribe_mailto
-                    )
+                    data = self._personalise(rcpt, language, mid, date, shared)
                     duplicate = state == jr.SENDING and data is not None
                     if duplicate:
                         self.report.possibly_duplicate.append(rcpt.address)
@@ -324,24 +349,19 @@ class DeliveryRun:
         language: str,
         mid: str,
         date: dt.datetime,
-        sender: str,
-        unsubscribe_url: str,
-        unsubscribe_mailto: str,
+        shared: dict[str, str],
     ) -> bytes | None:
         from pressdist.render import HeaderError
 
         message = self.plan.messages[language]
         try:
             return message.personalise(
-                sender=sender,
                 to=rcpt.address,
                 to_name=rcpt.name,
                 message_id=mid,
                 date=date,
                 salutation=rcpt.salutation,
-                unsubscribe_url=unsubscribe_url,
-                unsubscribe_mailto=unsubscribe_mailto,
-                reply_to=self.plan.workspace.config.reply_to,
+                **shared,
             )
         except HeaderError as exc:
             # Only this recipient's own fields can make a header invalid here.

@@ -12,20 +12,24 @@ import os
 import tempfile
 from pathlib import Path
 
-from pressdist.errors import InputError
+from pressdist.errors import InputError, PressdistError
 
 
 def read_text(path: Path, *, what: str = "file") -> str:
     """Read a UTF-8 text file (a BOM is dropped); refuse binary or other encodings."""
+    return decode_utf8(read_bytes(path, what=what), path, what=what)
+
+
+def read_bytes(path: Path, *, what: str = "file", hint: str | None = None) -> bytes:
+    """The bytes of ``path``, or an InputError naming it; ``hint`` says what to do if missing."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{what} not found", path=path) from None
+        raise InputError(f"{what} not found", path=path, hint=hint) from None
     except IsADirectoryError:
         raise InputError(f"{what} is a directory, expected a file", path=path) from None
     except OSError as exc:
         raise InputError(f"cannot read {what}: {exc.strerror}", path=path) from None
-    return decode_utf8(data, path, what=what)
 
 
 def decode_utf8(data: bytes, path: Path, *, what: str = "file") -> str:
@@ -33,7 +37,10 @@ def decode_utf8(data: bytes, path: Path, *, what: str = "file") -> str:
         raise InputError(
             f"{what} looks binary (it contains NUL bytes), not text",
             path=path,
-            hint="give the text file, or a .pdf where that is accepted",
+            # Only the importer takes a .pdf too; a binary .po or list is a wrong file.
+            hint="give the release's text, or the .pdf itself"
+            if what == "text file"
+            else f"check that this is the right file: a {what} is UTF-8 text",
         )
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -62,16 +69,32 @@ def atomic_write(path: Path, data: str | bytes) -> bool:
             return False
     except OSError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _cannot_write(path, exc) from None
         raise
     return True
+
+
+def _cannot_write(path: Path, exc: OSError) -> PressdistError:
+    why = exc.strerror or str(exc)
+    if isinstance(exc, FileExistsError | NotADirectoryError):
+        why = "a file stands where its folder should be"
+    return PressdistError(
+        f"cannot write the file: {why}",
+        path=path,
+        hint="check the path, that its folder is writable and the disk is not full",
+    )

@@ -11,6 +11,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from pressdist.errors import InputError
@@ -29,6 +30,7 @@ class GlossaryTerm:
         return [t.strip() for t in self.translation.split("|") if t.strip()]
 
 
+@lru_cache(maxsize=1024)  # every term is tried on every entry of a catalog
 def _term_pattern(term: str) -> re.Pattern[str]:
     # German inflects: "Chinesisch-Deutsche Industriestädteallianz" must also
     # match "der Chinesisch-Deutschen Industriestädteallianz". Case matters

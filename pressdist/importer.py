@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pressdist.errors import InputError
-from pressdist.files import decode_utf8
+from pressdist.files import decode_utf8, read_bytes
 from pressdist.release import Release
 from pressdist.segment import quote_pair
 
@@ -473,9 +473,14 @@ def pdf_text(path: Path) -> str:
     paragraphs apart. pdftotext's default mode runs closely set paragraphs
     together, and its -layout mode needs an external program on PATH.
     """
+    import logging
+
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    # pypdf logs what it repairs ("EOF marker not found") straight to stderr;
+    # a broken file is reported once, below, in pressdist's own words.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted:
@@ -484,7 +489,11 @@ def pdf_text(path: Path) -> str:
     except InputError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise InputError(f"cannot read the PDF: {exc}", path=path) from None
+        raise InputError(
+            f"cannot read the PDF: {exc}",
+            path=path,
+            hint="export the PDF again from the original, or import its text as .txt",
+        ) from None
     text = "\n\f".join(pages)
     if not text.strip():
         raise InputError(
@@ -497,14 +506,7 @@ def pdf_text(path: Path) -> str:
 
 def import_file(path: Path) -> Imported:
     """Read a release from a ``.txt`` (UTF-8) or ``.pdf`` file."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", path=path) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, expected a file", path=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read the file: {exc.strerror}", path=path) from None
+    data = read_bytes(path)
     if not data.strip():
         raise InputError("the file is empty", path=path, hint="give the release's text or PDF")
     if data.startswith(b"%PDF-"):

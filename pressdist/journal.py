@@ -150,10 +150,6 @@ class Journal:
                 hint="restore it from a backup; never delete it, it is what prevents sending twice",
             ) from None
 
-    @classmethod
-    def for_workspace(cls, state_dir: Path) -> Journal:
-        return cls(state_dir / FILE_NAME)
-
     def __enter__(self) -> Journal:
         return self
 
@@ -342,6 +338,15 @@ class Journal:
                 (revision,),
             ).fetchall()
         )
+
+    def counts_per_run(self) -> dict[tuple[int, str], int]:
+        """Deliveries per (run, state): what each send achieved."""
+        return {
+            (run_id, state): n
+            for run_id, state, n in self.db.execute(
+                "SELECT run_id, state, COUNT(*) FROM deliveries GROUP BY run_id, state"
+            )
+        }
 
     def other_revisions_sent(self, release_id: str, revision: str) -> dict[str, int]:
         """Earlier revisions of the release already sent, with how many recipients got each."""

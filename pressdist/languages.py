@@ -43,6 +43,11 @@ def bcp47(code: str) -> str:
     return normalize(code).replace("_", "-")
 
 
+def is_cjk(code: str) -> bool:
+    """Chinese, Japanese, Korean: no spaces between words, wide characters."""
+    return normalize(code).split("_")[0] in ("zh", "ja", "ko")
+
+
 def _script_of(parts: list[str]) -> str | None:
     for part in parts[1:]:
         if len(part) == 4:

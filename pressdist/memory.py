@@ -24,9 +24,6 @@ from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
-from pressdist import languages
-from pressdist.errors import InputError
-
 INDEX_NAME = "memory.sqlite3"
 _SCHEMA_VERSION = 7
 _CANDIDATES = 150  # per query tier
@@ -268,8 +265,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     if version != _SCHEMA_VERSION:
         # Derived data: an old layout or a damaged index is simply rebuilt.
         db.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+        _remove(path)
         db = sqlite3.connect(path, timeout=30)
     db.executescript(
         f"""
@@ -309,15 +305,11 @@ def _po_units(path: Path, language: str) -> tuple[str, list[Unit]]:
     return rank if _DATED.match(rank) else "", units
 
 
-def _tmx_units(path: Path, language: str) -> tuple[str, list[Unit]]:
+def _tmx_units(path: Path, language: str, source_language: str) -> tuple[str, list[Unit]]:
     from pressdist import tmx
 
-    memory = tmx.read(path)
-    units = []
-    for u in memory.units:
-        target = tmx.target_text(u, language)
-        if target:
-            units.append(Unit(u.source, target, rank=u.date))
+    memory = tmx.read(path, source_language=source_language)
+    units = [Unit(s, t, rank=date) for s, t, date in tmx.translations(memory, language)]
     return memory.date, units
 
 
@@ -378,7 +370,9 @@ class Refresh:
     unchanged: int = 0
 
 
-def refresh(db: sqlite3.Connection, language: str, folder: Path) -> Refresh:
+def refresh(
+    db: sqlite3.Connection, language: str, folder: Path, *, source_language: str = "de"
+) -> Refresh:
     """Bring the index of one language in line with the files in ``folder``."""
     done = Refresh()
     known = {
@@ -412,8 +406,10 @@ def refresh(db: sqlite3.Connection, language: str, folder: Path) -> Refresh:
                 )
                 done.unchanged += 1
                 continue
-            reader = _po_units if path.suffix == ".po" else _tmx_units
-            rank, units = reader(path, language)
+            if path.suffix == ".po":
+                rank, units = _po_units(path, language)
+            else:
+                rank, units = _tmx_units(path, language, source_language)
             _store(db, language, path.name, rank, units)
             db.execute(
                 "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
@@ -425,21 +421,19 @@ def refresh(db: sqlite3.Connection, language: str, folder: Path) -> Refresh:
 
 def open_memory(workspace, language: str) -> Memory:  # workspace: Workspace
     """The up-to-date memory of ``language`` in ``workspace``."""
-    language = languages.normalize(language)
-    if language not in workspace.config.languages:
-        raise InputError(
-            f"{language} is not a target language of this workspace",
-            path=workspace.config.path,
-            hint="languages: " + ", ".join(workspace.config.languages),
-        )
+    language = workspace.target_language(language)
     db = _connect(workspace.state_dir / INDEX_NAME)
     folder = workspace.language_dir(language)
-    refresh(db, language, folder)
+    refresh(db, language, folder, source_language=workspace.config.source_language)
     return Memory(db, language, folder)
 
 
 def rebuild(workspace) -> None:
     """Throw the index away; the next open builds it again from the files."""
-    (workspace.state_dir / INDEX_NAME).unlink(missing_ok=True)
-    for suffix in ("-wal", "-shm"):
-        (workspace.state_dir / (INDEX_NAME + suffix)).unlink(missing_ok=True)
+    _remove(workspace.state_dir / INDEX_NAME)
+
+
+def _remove(path: Path) -> None:
+    """An SQLite file with its write-ahead log: all three go, or the log outlives its base."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)

@@ -91,11 +91,14 @@ def address(addr: str, what: str) -> str:
     if not at or not local or not domain:
         raise HeaderError(f"{what} {addr!r} is not an e-mail address")
     if not domain.isascii():
-        try:
-            domain = domain.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise HeaderError(f"{what} {addr!r} has an invalid domain") from None
-        addr = f"{local}@{domain}"
+        # The same IDNA 2008 form as the lists' addresses: Python's own "idna"
+        # codec is IDNA 2003 and would turn straße.de into another domain.
+        from pressdist.recipients import _ascii_domain
+
+        encoded = _ascii_domain(domain)
+        if encoded is None or encoded.startswith("!"):
+            raise HeaderError(f"{what} {addr!r} has an invalid domain")
+        addr = f"{local}@{encoded}"
     if not _ATEXT_ADDR.match(addr) or ".." in addr:
         raise HeaderError(
             f"{what} {addr!r} is not an address a mail server accepts",

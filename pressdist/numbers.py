@@ -88,7 +88,8 @@ def _words(text: str, language: str) -> list[Decimal]:
     return []
 
 
-def _month_names(month: int, language: str) -> list[str]:
+@lru_cache(maxsize=256)
+def _month_names(month: int, language: str) -> tuple[str, ...]:
     from babel.dates import get_month_names
 
     names = []
@@ -96,7 +97,7 @@ def _month_names(month: int, language: str) -> list[str]:
         for context in ("format", "stand-alone"):
             with contextlib.suppress(KeyError, ValueError):
                 names.append(get_month_names(width, context, locale=language)[month])
-    return [n.casefold().rstrip(".") for n in names if n]
+    return tuple(n.casefold().rstrip(".") for n in names if n)
 
 
 def _values(text: str, language: str) -> list[tuple[Decimal | None, str]]:

@@ -17,7 +17,7 @@ import polib
 
 from pressdist import languages
 from pressdist.errors import InputError
-from pressdist.files import decode_utf8
+from pressdist.files import decode_utf8, read_bytes
 
 _KEYWORD = re.compile(
     r'^(?:#~\s*)?(?:#\|\s*)?(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+(".*)$'
@@ -25,7 +25,8 @@ _KEYWORD = re.compile(
 _CONTINUATION = re.compile(r'^(?:#~\s*)?(?:#\|\s*)?(".*)$')
 _STRING = re.compile(r'^"(?:[^"\\]|\\.)*"$')
 _CHARSET = re.compile(rb"charset=([A-Za-z0-9_.:-]+)", re.I)
-_HINT = "fix the line in a .po editor (Poedit, Lokalize) or re-run `pressdist extract`"
+# Not "re-run extract": extract reads the catalog first and stops at the same line.
+_HINT = "fix that line in a .po editor (Poedit, Lokalize) or a text editor"
 
 
 def _charset_check(data: bytes, path: Path) -> None:
@@ -92,12 +93,7 @@ def load_catalog(path: Path, *, language: str | None = None) -> polib.POFile:
     that names another language than ``language`` (the folder it sits in).
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("catalog not found", path=path, hint="run `pressdist extract`") from None
-    except OSError as exc:
-        raise InputError(f"cannot read catalog: {exc.strerror}", path=path) from None
+    data = read_bytes(path, what="catalog", hint="run `pressdist extract`")
     _charset_check(data, path)
     text = decode_utf8(data, path, what="catalog")
     _lexical_check(text, path)

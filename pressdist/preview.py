@@ -40,35 +40,34 @@ SHOWN_HEADERS = (
 
 
 def sender_of(workspace: Workspace) -> str:
-    """The From of the workspace's mails: the organisation's name and the sender address."""
-    cfg = workspace.config
-    name, addr = parseaddr(cfg.sender)
-    if not addr:
+    """The From of the workspace's mails, as ``send`` writes it (a placeholder when unset)."""
+    from pressdist.delivery import from_header
+
+    if not parseaddr(workspace.config.sender)[1]:
         return "press@example.invalid"
-    return cfg.sender if name or not cfg.organisation else f"{cfg.organisation} <{addr}>"
+    return from_header(workspace)
 
 
 def write_preview(workspace: Workspace, release: Release, folder: Path) -> Path:
     """Write the preview of ``release`` into ``folder``; return the index.html path."""
-    from pressdist.checks import readiness, segment_results
+    from pressdist.checks import readiness
+    from pressdist.delivery import shared_headers
     from pressdist.render import render
 
     cfg = workspace.config
     ready = readiness(workspace, release)
     available = [code for code, r in ready.items() if r.sendable]
     when = dt.datetime.combine(release.date, dt.time(9, 0), tzinfo=dt.UTC)
+    shared = {**shared_headers(workspace), "sender": sender_of(workspace)}
     columns = []
     for code in cfg.all_languages:
         message = render(workspace, release, code, available=available)
         data = message.personalise(
-            sender=sender_of(workspace),
             to=PLACEHOLDER_ADDRESS,
             to_name=PLACEHOLDER_NAME,
             message_id=f"preview.{release.revision}.{languages.bcp47(code)}@example.invalid",
             date=when,
-            reply_to=cfg.reply_to,
-            unsubscribe_url=cfg.send.get("unsubscribe_url", ""),
-            unsubscribe_mailto=cfg.send.get("unsubscribe_mailto", ""),
+            **shared,
         )
         eml = folder / f"{release.id}.{code}.eml"
         body = folder / f"{release.id}.{code}.html"
@@ -76,8 +75,8 @@ def write_preview(workspace: Workspace, release: Release, folder: Path) -> Path:
         atomic_write(body, message.html)
         parsed = email.message_from_bytes(data, policy=email.policy.default)
         headers = [(h, str(parsed[h])) for h in SHOWN_HEADERS if parsed[h] is not None]
-        results = None if code == cfg.source_language else segment_results(workspace, release, code)
-        columns.append((code, message.subject, headers, ready[code], results, eml.name, body.name))
+        r = ready[code]
+        columns.append((code, message.subject, headers, r, r.results, eml.name, body.name))
     index = folder / "index.html"
     atomic_write(index, _index(release, columns))
     return index

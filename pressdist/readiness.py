@@ -16,6 +16,8 @@ from pressdist.checks import (
     EntryResult,
     Finding,
     _shown_path,
+    check_segments,
+    missing_catalog,
     segment_results,
 )
 
@@ -35,10 +37,9 @@ class Readiness:
     translated: int = 0
     total: int = 0
     findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def percent(self) -> int:
-        return 100 if not self.total else (100 * self.translated) // self.total
+    # Every segment with its translation and findings (none for the source
+    # language): what the rule was applied to, so a preview need not check again.
+    results: list[EntryResult] = field(default_factory=list, repr=False)
 
 
 def _judge(workspace: Workspace, release: Release, language: str) -> Readiness:
@@ -47,16 +48,9 @@ def _judge(workspace: Workspace, release: Release, language: str) -> Readiness:
     shown = _shown_path(po, workspace.root)
     if not po.is_file():
         reason = f"{shown}: no catalog yet; run `pressdist extract {release.id}`"
-        finding = Finding(
-            release.id,
-            language,
-            shown,
-            None,
-            "untranslated",
-            ERROR,
-            "no catalog for this language yet; run `pressdist extract`",
-        )
-        return Readiness(language, False, None, [reason], 0, len(release.segments()), [finding])
+        finding = missing_catalog(release, language, shown)
+        results = check_segments(None, release, language, path=shown)
+        return Readiness(language, False, None, [reason], 0, len(results), [finding], results)
     results = segment_results(workspace, release, language)
     findings = [f for r in results for f in r.findings]
     total = len(results)
@@ -68,10 +62,9 @@ def _judge(workspace: Workspace, release: Release, language: str) -> Readiness:
     if percent < cfg.min_translated:
         lacking = untranslated + ([] if cfg.allow_fuzzy else fuzzy)
         where = _lines(shown, lacking)
-        more = ""
         reasons.append(
             f"{len(done)} of {total} entries translated ({percent:.0f}%, "
-            f"{cfg.min_translated}% needed): {where}{more}; translate"
+            f"{cfg.min_translated}% needed): {where}; translate"
             + ("" if cfg.allow_fuzzy else " and review fuzzy")
             + " entries"
         )
@@ -83,7 +76,7 @@ def _judge(workspace: Workspace, release: Release, language: str) -> Readiness:
             continue
         if f.level == ERROR or not cfg.allow_warnings:
             reasons.append(f"{f.location}: {f.check}: {f.message}")
-    return Readiness(language, not reasons, None, reasons, len(done), total, findings)
+    return Readiness(language, not reasons, None, reasons, len(done), total, findings, results)
 
 
 def _lines(path: Path | None, results: list[EntryResult], limit: int = 5) -> str:

@@ -536,3 +536,11 @@ def choose_language(requested: str, config: Config) -> Choice:
         if cand in available:
             return Choice(requested, cand, "fallback")
     return Choice(requested, config.source_language, "fallback")
+
+
+def choose_cached(rcpt: Recipient, config: Config, cache: dict[str, Choice]) -> Choice:
+    """``choose_language`` for a recipient, once per distinct code: a list has few."""
+    choice = cache.get(rcpt.language)
+    if choice is None:
+        choice = cache[rcpt.language] = choose_language(rcpt.language, config)
+    return choice

@@ -93,6 +93,8 @@ def _toml_string(value: str) -> str:
 
     if "\n" in value:
         body = controls(value.replace("\\", "\\\\").replace('"""', '\\"\\"\\"'))
+        # A line of just +++ would end the front matter there: escape its first +.
+        body = re.sub(r"(?m)^(\s*)\+(\+\+\s*)$", r"\1\\u002b\2", body)
         return f'"""\n{body}\n"""'
     escaped = controls(value.replace("\\", "\\\\").replace('"', '\\"'))
     return f'"{escaped}"'
@@ -175,7 +177,14 @@ def loads(text: str, release_id: str, *, path: Path | None = None, default_conta
         if key not in meta:
             raise InputError(f"front matter has no '{key}'", path=where, line=1)
     date = meta["date"]
-    if isinstance(date, dt.datetime) or not isinstance(date, dt.date):
+    if isinstance(date, dt.datetime):  # TOML reads 2019-11-04T10:00 as a datetime
+        raise InputError(
+            f"'date' must be a day like 2019-11-04, not a date and time ({date.isoformat()})",
+            path=where,
+            line=key_lines.get("date"),
+            hint="a release's date has no time; an embargo goes into 'embargo' with its time zone",
+        )
+    if not isinstance(date, dt.date):
         raise InputError(
             f"'date' must be a date like 2019-11-04, not {date!r}",
             path=where,
@@ -239,6 +248,13 @@ def load_release(path: Path, *, default_contact: str = "") -> Release:
         validate_release_id(release_id)
     except InputError as exc:
         raise InputError(exc.message, path=path, hint=exc.hint) from None
+    if not path.exists():
+        known = sorted(p.stem for p in path.parent.glob("*.md"))
+        raise InputError(
+            "release not found",
+            path=path,
+            hint="known: " + ", ".join(known) if known else "add one with `pressdist import FILE`",
+        )
     return loads(
         read_text(path, what="release"), release_id, path=path, default_contact=default_contact
     )

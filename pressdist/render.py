@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pressdist import languages, mime
-from pressdist.errors import ConfigError
 from pressdist.mime import HeaderError
-from pressdist.wrap import wrap
+from pressdist.wrap import is_wide, wrap
 
 if TYPE_CHECKING:
     from pressdist.release import Release
@@ -65,16 +64,7 @@ def _(language: str, msgid: str, /, **values: str) -> str:
     return text.format(**values) if values else text
 
 
-def label_languages() -> list[str]:
-    """Languages pressdist can label mails in (those with a catalog in locale/)."""
-    return sorted(p.parent.parent.name for p in LOCALE_DIR.glob("*/LC_MESSAGES/pressdist.po"))
-
-
 # Localised pieces ------------------------------------------------------------
-
-
-def is_cjk(language: str) -> bool:
-    return languages.normalize(language).split("_")[0] in ("zh", "ja", "ko")
 
 
 def format_release_date(date: dt.date, language: str) -> str:
@@ -105,16 +95,10 @@ def join_sentences(sentences: list[str], cjk: bool) -> str:
         s = s.strip()
         if not s:
             continue
-        if out and not (cjk and (_wide(out[-1]) or _wide(s[0]))):
+        if out and not (cjk and (is_wide(out[-1]) or is_wide(s[0]))):
             out += " "
         out += s
     return out
-
-
-def _wide(ch: str) -> bool:
-    import unicodedata
-
-    return unicodedata.east_asian_width(ch) in ("W", "F")
 
 
 @dataclass
@@ -153,13 +137,7 @@ def content(
     from pressdist.catalog import keyed_segments, load_catalog
 
     cfg = workspace.config
-    language = languages.normalize(language)
-    if language not in cfg.all_languages:
-        raise ConfigError(
-            f"language {language} is not configured",
-            path=cfg.path,
-            hint="add it to 'languages' in pressdist.toml",
-        )
+    language = workspace.language(language)
     translate = {}
     lookup = {}
     if language != cfg.source_language:
@@ -177,7 +155,7 @@ def content(
     for seg, ctxt in keyed_segments(release):
         text = translate.get((ctxt, seg.text), seg.text)
         parts.setdefault((seg.part, seg.number), []).append(text)
-    cjk = is_cjk(language)
+    cjk = languages.is_cjk(language)
 
     def one(part: str) -> str:
         return join_sentences(parts.get((part, 0), []), cjk)
@@ -240,7 +218,7 @@ def _place(workspace: Workspace, place: str, language: str, lookup: dict[str, st
 
 def layout_text(c: Content) -> str:
     """The text/plain body (without the salutation, which is spliced in per recipient)."""
-    cjk = is_cjk(c.language)
+    cjk = languages.is_cjk(c.language)
     out: list[str] = []
 
     def block(text: str) -> None:

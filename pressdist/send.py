@@ -30,12 +30,14 @@ from pressdist.delivery import (  # noqa: F401  (re-exported: the send API in on
     Report,
     Tally,
     batches,
+    check_headers,
     choose_cached,
     from_header,
     in_flight_window,
     message_id,
     message_id_domain,
     sender_address,
+    shared_headers,
 )
 from pressdist.errors import ConfigError, InputError, NotReady, PressdistError
 from pressdist.recipients import ERROR, Choice, ListFile, Problem, iter_recipients, open_lists
@@ -223,6 +225,8 @@ def plan(
     messages = {
         lang: render(workspace, release, lang, available=sendable) for lang in sorted(needed)
     }
+    if messages:
+        check_headers(workspace, next(iter(messages.values())))
     return Plan(
         workspace=workspace,
         release=release,
@@ -264,7 +268,6 @@ def send_test(plan: Plan, address: str, *, progress: Progress | None = None) -> 
         addr, key, _ = check_address(address)
     except ValueError as exc:
         raise InputError(f"--to: invalid address: {exc}") from None
-    cfg = plan.workspace.config
     domain = message_id_domain(plan.workspace)
     nonce = f"{time.time_ns():x}"
     envelopes = []
@@ -278,13 +281,7 @@ def send_test(plan: Plan, address: str, *, progress: Progress | None = None) -> 
             )
         mid = f"test.{nonce}." + message_id(plan.revision, language, key, domain)
         data = message.personalise(
-            sender=from_header(plan.workspace),
-            to=addr,
-            message_id=mid,
-            date=dt.datetime.now(dt.UTC),
-            unsubscribe_url=cfg.send.get("unsubscribe_url", ""),
-            unsubscribe_mailto=cfg.send.get("unsubscribe_mailto", ""),
-            reply_to=cfg.reply_to,
+            to=addr, message_id=mid, date=dt.datetime.now(dt.UTC), **shared_headers(plan.workspace)
         )
         envelopes.append((language, Envelope(mid, sender_address(plan.workspace), addr, data)))
 

@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from pressdist import languages
 from pressdist.errors import InputError
+from pressdist.files import read_bytes
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # Inline elements whose content is native markup of the original format, not text.
@@ -69,12 +70,7 @@ def _line_of(data: bytes, element_name: str, index: int) -> int | None:
 def read(path: Path, *, source_language: str = "de") -> TmxMemory:
     """Parse a TMX file; refuse what is not TMX or has no ``source_language`` variant."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("TMX file not found", path=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read TMX file: {exc.strerror}", path=path) from None
+    data = read_bytes(path, what="TMX file")
     # The XML parser reads the declared encoding itself: UTF-8, or the UTF-16
     # that some CAT tools export.
     try:
@@ -138,6 +134,16 @@ def target_text(unit: TmxUnit, language: str) -> str | None:
         if languages.negotiate(code, [language]) == language:
             return text
     return None
+
+
+def translations(memory: TmxMemory, language: str) -> list[tuple[str, str, str]]:
+    """(source, translation, date) of every unit in ``language``; undated units get the file's."""
+    out = []
+    for unit in memory.units:
+        target = target_text(unit, language)
+        if target:
+            out.append((unit.source, target, unit.date or memory.date))
+    return out
 
 
 def dumps(

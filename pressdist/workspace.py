@@ -7,6 +7,7 @@ It does not know what is inside the files; the other modules do.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -179,25 +180,32 @@ def load_config(path: Path) -> Config:
         fallback[lang] = [_language(c, f"fallback.{key}", path, text) for c in chain]
     cfg.fallback = fallback
     cfg.send = dict(data.get("send", {}))
-    cfg.gateways = {name: dict(g) for name, g in data.get("gateways", {}).items()}
-    for name, g in cfg.gateways.items():
-        if not isinstance(g, dict) or "type" not in g:
+    for name, g in data.get("gateways", {}).items():
+        if not isinstance(g, dict):
+            raise ConfigError(
+                f"'gateways.{name}' must be a table", path=path, line=_line_of(text, name)
+            )
+        if "type" not in g:
             raise ConfigError(
                 f"gateway '{name}' needs a 'type' (maildir, smtp or http)",
                 path=path,
                 line=_line_of(text, name),
             )
+    cfg.gateways = {name: dict(g) for name, g in data.get("gateways", {}).items()}
     return cfg
 
 
 def validate_release_id(release_id: str) -> str:
     """Release ids are file stems: lowercase letters, digits and single dashes."""
-    if not _ID.match(release_id or ""):
+    return _file_stem(release_id, "release id", "e.g. 2019-11-04-isa-foshan")
+
+
+def _file_stem(name: str, what: str, example: str) -> str:
+    if not _ID.match(name or ""):
         raise InputError(
-            f"invalid release id {release_id!r}",
-            hint="use lowercase letters, digits and '-', e.g. 2019-11-04-isa-foshan",
+            f"invalid {what} {name!r}", hint=f"use lowercase letters, digits and '-', {example}"
         )
-    return release_id
+    return name
 
 
 class Workspace:
@@ -254,6 +262,30 @@ class Workspace:
     def language_dir(self, language: str) -> Path:
         return self.translations_dir / languages.normalize(language)
 
+    def language(self, code: str) -> str:
+        """``code`` in the workspace's spelling; refused unless releases exist in it."""
+        language = languages.normalize(code)
+        if language not in self.config.all_languages:
+            raise ConfigError(
+                f"language {language} is not configured",
+                path=self.config.path,
+                hint="configured: "
+                + ", ".join(self.config.all_languages)
+                + "; add a language to 'languages' in pressdist.toml",
+            )
+        return language
+
+    def target_language(self, code: str) -> str:
+        """``code`` in the workspace's spelling; refused unless releases are translated into it."""
+        language = languages.normalize(code)
+        if language not in self.config.languages:
+            raise InputError(
+                f"{code!r} is not a target language of this workspace",
+                path=self.config.path,
+                hint="languages: " + ", ".join(self.config.languages),
+            )
+        return language
+
     def release_path(self, release_id: str) -> Path:
         return self.releases_dir / f"{validate_release_id(release_id)}.md"
 
@@ -265,7 +297,8 @@ class Workspace:
         p = Path(name)
         if p.suffix.lower() == ".csv" or len(p.parts) > 1:
             return p if p.is_absolute() else (Path.cwd() / p)
-        return self.recipients_dir / f"{validate_release_id(name)}.csv"
+        stem = _file_stem(name, "list name", "e.g. presse, or give the file: recipients/NAME.csv")
+        return self.recipients_dir / f"{stem}.csv"
 
     def release_ids(self) -> list[str]:
         if not self.releases_dir.is_dir():
@@ -286,8 +319,8 @@ _CONFIG_TEMPLATE = '''\
 # unknown keys are refused, so a typo never goes unnoticed.
 
 # Who sends: shown in From and in the mails' footer.
-organisation = "{organisation}"
-sender = "{sender}"
+organisation = {organisation}
+sender = {sender}
 # reply_to = "redaktion@example.org"
 
 # The language releases are written in, and the languages they are translated into
@@ -350,8 +383,11 @@ def init_workspace(directory: Path, *, organisation: str = "", sender: str = "")
     atomic_write(
         cfg,
         _CONFIG_TEMPLATE.format(
-            organisation=organisation or "Example City Press Office",
-            sender=sender or "press@example.org",
+            # JSON strings are valid TOML strings: quotes and backslashes escaped.
+            organisation=json.dumps(
+                organisation or "Example City Press Office", ensure_ascii=False
+            ),
+            sender=json.dumps(sender or "press@example.org", ensure_ascii=False),
         ),
     )
     return cfg

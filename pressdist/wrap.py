@@ -38,7 +38,8 @@ def text_width(text: str, *, cjk: bool = True) -> int:
     return sum(char_width(c, cjk=cjk) for c in text)
 
 
-def _is_wide(ch: str) -> bool:
+def is_wide(ch: str) -> bool:
+    """Wide or fullwidth: a CJK character, two columns in a terminal."""
     return unicodedata.east_asian_width(ch) in ("W", "F")
 
 
@@ -53,7 +54,7 @@ def _tokens(text: str) -> list[str]:
                 word = ""
             if tokens and not tokens[-1].isspace():
                 tokens.append(" ")
-        elif _is_wide(ch):
+        elif is_wide(ch):
             if word:
                 tokens.append(word)
                 word = ""

@@ -78,5 +78,39 @@ def example_workspace(tmp_path: Path) -> Path:
     return root
 
 
+def translate_catalogs(root: Path, release_id: str = "2024-03-01-hafenfest") -> None:
+    """Fill the extracted catalogs of a copy of tests/data/quality from its
+    translations.json, fuzzy flags cleared: what its translators hand back."""
+    import json
+
+    import polib
+
+    table = json.loads((root / "translations.json").read_text("utf-8"))
+    for lang in ("en", "zh_CN"):
+        po = polib.pofile(str(root / "translations" / lang / f"{release_id}.po"))
+        for entry in po:
+            entry.msgstr = table[entry.msgid][lang]
+            entry.flags = [f for f in entry.flags if f != "fuzzy"]
+        po.save()
+
+
+async def send_all(gateway, envelopes):  # type: ignore[no-untyped-def]
+    """Open ``gateway``, send every envelope as the delivery run does (at most
+    ``concurrency`` at once), close it; the results in envelope order."""
+    import asyncio
+
+    await gateway.open()
+    try:
+        sem = asyncio.Semaphore(gateway.concurrency)
+
+        async def one(env):  # type: ignore[no-untyped-def]
+            async with sem:
+                return await gateway.send(env)
+
+        return await asyncio.gather(*(one(e) for e in envelopes))
+    finally:
+        await gateway.close()
+
+
 def has_program(name: str) -> bool:
     return shutil.which(name) is not None

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import polib
 import pytest
+from conftest import translate_catalogs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,15 +29,9 @@ def translated_workspace(tmp_path: Path) -> Workspace:
     shutil.copytree(DATA, root)
     ws = Workspace.open(root)
     release = ws.load_release(RELEASE)
-    table = json.loads((root / "translations.json").read_text("utf-8"))
     for lang in ws.config.languages:
         extract(ws, release, lang)
-        po = polib.pofile(str(ws.po_path(RELEASE, lang)))
-        for entry in po:
-            entry.msgstr = table[entry.msgid][lang]
-            if "fuzzy" in entry.flags:
-                entry.flags.remove("fuzzy")
-        po.save()
+    translate_catalogs(root)
     return ws
 
 

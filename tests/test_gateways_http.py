@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 import trustme
+from conftest import send_all
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -228,25 +229,11 @@ def _envelope(n: int, recipient: str = "") -> Envelope:
     return Envelope(f"m{n}@example.org", SENDER, recipient, data)
 
 
-async def _send_all(gateway, envelopes):
-    await gateway.open()
-    try:
-        sem = asyncio.Semaphore(gateway.concurrency)
-
-        async def one(env):
-            async with sem:
-                return await gateway.send(env)
-
-        return await asyncio.gather(*(one(e) for e in envelopes))
-    finally:
-        await gateway.close()
-
-
 def test_http_delivers_each_message_in_the_documented_shape(
     tmp_path: Path, api: ApiServer, token: str
 ) -> None:
     envelopes = [_envelope(n) for n in range(20)] + [_envelope(99, "李雷@例子.中国")]
-    results = asyncio.run(_send_all(_gateway(tmp_path, api, concurrency=2), envelopes))
+    results = asyncio.run(send_all(_gateway(tmp_path, api, concurrency=2), envelopes))
 
     assert api.problems == []
     assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 21
@@ -263,7 +250,7 @@ def test_http_reads_status_codes_as_outcomes(tmp_path: Path, api: ApiServer, tok
         _envelope(3, "down@example.org"),
         _envelope(4, "fine@example.org"),
     ]
-    bad, limit, down, fine = asyncio.run(_send_all(_gateway(tmp_path, api), envelopes))
+    bad, limit, down, fine = asyncio.run(send_all(_gateway(tmp_path, api), envelopes))
 
     assert api.problems == []
     assert bad.outcome is Outcome.PERMANENT
@@ -278,7 +265,7 @@ def test_http_reads_status_codes_as_outcomes(tmp_path: Path, api: ApiServer, tok
 def test_http_timeout_is_transient(tmp_path: Path, api: ApiServer, token: str) -> None:
     gateway = _gateway(tmp_path, api)
     gateway.timeout = 0.3
-    (result,) = asyncio.run(_send_all(gateway, [_envelope(1, "slow@example.org")]))
+    (result,) = asyncio.run(send_all(gateway, [_envelope(1, "slow@example.org")]))
     assert result.outcome is Outcome.TRANSIENT
     assert "no answer within 0.3 s" in result.detail
 
@@ -288,7 +275,7 @@ def test_http_connection_reset_is_transient_and_the_next_message_goes_through(
 ) -> None:
     gateway = _gateway(tmp_path, api, concurrency=1)
     reset, fine = asyncio.run(
-        _send_all(gateway, [_envelope(1, "reset@example.org"), _envelope(2, "ok@example.org")])
+        send_all(gateway, [_envelope(1, "reset@example.org"), _envelope(2, "ok@example.org")])
     )
     assert reset.outcome is Outcome.TRANSIENT
     assert "connection failed" in reset.detail
@@ -348,7 +335,7 @@ def test_http_verifies_tls_and_trusts_a_private_ca_from_ca_file(
 
     with pytest.raises(GatewayError, match="certificate not trusted"):
         asyncio.run(_gateway(tmp_path, api).open())
-    (result,) = asyncio.run(_send_all(_gateway(tmp_path, api, ca_file="ca.pem"), [_envelope(1)]))
+    (result,) = asyncio.run(send_all(_gateway(tmp_path, api, ca_file="ca.pem"), [_envelope(1)]))
     assert result.outcome is Outcome.ACCEPTED
     assert api.problems == []
 

@@ -9,6 +9,7 @@ import mailbox
 from pathlib import Path
 
 import pytest
+from conftest import send_all
 
 from pressdist.errors import ConfigError, GatewayError
 from pressdist.gateways import Envelope, Outcome, build
@@ -39,24 +40,10 @@ def _gateway(root: Path, **settings):
     )
 
 
-async def _send_all(gateway, envelopes):
-    await gateway.open()
-    try:
-        sem = asyncio.Semaphore(gateway.concurrency)
-
-        async def one(env):
-            async with sem:
-                return await gateway.send(env)
-
-        return await asyncio.gather(*(one(e) for e in envelopes))
-    finally:
-        await gateway.close()
-
-
 def test_maildir_writes_one_file_per_message_into_new(tmp_path: Path) -> None:
     gateway = _gateway(tmp_path)
     envelopes = [_message(n) for n in range(50)]
-    results = asyncio.run(_send_all(gateway, envelopes))
+    results = asyncio.run(send_all(gateway, envelopes))
 
     assert all(r.outcome is Outcome.ACCEPTED for r in results)
     new = sorted((tmp_path / "outbox" / "new").iterdir())
@@ -69,7 +56,7 @@ def test_maildir_writes_one_file_per_message_into_new(tmp_path: Path) -> None:
 
 def test_maildir_file_is_the_message_with_local_line_endings(tmp_path: Path) -> None:
     envelope = _message(7, "李雷@例子.中国")
-    (result,) = asyncio.run(_send_all(_gateway(tmp_path), [envelope]))
+    (result,) = asyncio.run(send_all(_gateway(tmp_path), [envelope]))
 
     stored = (tmp_path / "outbox" / result.detail).read_bytes()
     assert stored == envelope.data.replace(b"\r\n", b"\n")
@@ -80,14 +67,14 @@ def test_maildir_file_is_the_message_with_local_line_endings(tmp_path: Path) -> 
 
 def test_maildir_path_is_relative_to_the_workspace_and_may_be_nested(tmp_path: Path) -> None:
     gateway = _gateway(tmp_path, path="mail/out")
-    asyncio.run(_send_all(gateway, [_message(1)]))
+    asyncio.run(send_all(gateway, [_message(1)]))
     assert len(list((tmp_path / "mail" / "out" / "new").iterdir())) == 1
     assert (tmp_path / "mail" / "out" / "cur").is_dir()
 
 
 def test_maildir_completes_an_existing_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "outbox").mkdir()
-    asyncio.run(_send_all(_gateway(tmp_path), [_message(1)]))
+    asyncio.run(send_all(_gateway(tmp_path), [_message(1)]))
     assert len(list((tmp_path / "outbox" / "new").iterdir())) == 1
 
 

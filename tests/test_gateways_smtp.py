@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import trustme
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from conftest import send_all
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -130,20 +131,6 @@ def _envelope(n: int, recipient: str = "", body: bytes = b"") -> Envelope:
     return Envelope(f"m{n}@example.org", SENDER, recipient, head + body)
 
 
-async def _send_all(gateway, envelopes):
-    await gateway.open()
-    try:
-        sem = asyncio.Semaphore(gateway.concurrency)
-
-        async def one(env):
-            async with sem:
-                return await gateway.send(env)
-
-        return await asyncio.gather(*(one(e) for e in envelopes))
-    finally:
-        await gateway.close()
-
-
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -169,7 +156,7 @@ def test_smtp_delivers_each_message_byte_identical_to_its_one_recipient(
     handler = Recorder(pipelining=pipelining)
     with SmtpServer(handler) as srv:
         envelopes = [_envelope(n) for n in range(30)]
-        results = asyncio.run(_send_all(_gateway(tmp_path, srv.port), envelopes))
+        results = asyncio.run(send_all(_gateway(tmp_path, srv.port), envelopes))
 
     assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 30
     assert results[0].detail.startswith("250 2.0.0 queued as")
@@ -184,7 +171,7 @@ def test_smtp_reuses_its_connections_for_many_messages(
     tmp_path: Path, server: SmtpServer, recorder: Recorder
 ) -> None:
     results = asyncio.run(
-        _send_all(_gateway(tmp_path, server.port, connections=2), [_envelope(n) for n in range(40)])
+        send_all(_gateway(tmp_path, server.port, connections=2), [_envelope(n) for n in range(40)])
     )
     assert all(r.outcome is Outcome.ACCEPTED for r in results)
     assert len(recorder.messages) == 40
@@ -210,7 +197,7 @@ def test_smtp_pipelines_against_postfix_smtp_sink(tmp_path: Path) -> None:
                 if time.monotonic() > deadline:
                     raise
         envelopes = [_envelope(n) for n in range(300)]
-        results = asyncio.run(_send_all(_gateway(tmp_path, port, connections=2), envelopes))
+        results = asyncio.run(send_all(_gateway(tmp_path, port, connections=2), envelopes))
     finally:
         sink.terminate()
         sink.wait(10)
@@ -232,7 +219,7 @@ def test_smtp_classifies_4xx_as_transient_and_5xx_as_permanent_per_recipient(
         _envelope(4, "fine@example.org"),
     ]
     busy, gone, full, fine = asyncio.run(
-        _send_all(_gateway(tmp_path, server.port, connections=1), envelopes)
+        send_all(_gateway(tmp_path, server.port, connections=1), envelopes)
     )
     assert busy.outcome is Outcome.TRANSIENT
     assert busy.detail == "RCPT TO: 451 4.3.0 try again later"
@@ -252,7 +239,7 @@ def test_smtp_reconnects_after_the_server_drops_the_connection(
 ) -> None:
     recorder.drop_data_times = 1
     first, second = asyncio.run(
-        _send_all(_gateway(tmp_path, server.port, connections=1), [_envelope(1), _envelope(2)])
+        send_all(_gateway(tmp_path, server.port, connections=1), [_envelope(1), _envelope(2)])
     )
     assert first.outcome is Outcome.TRANSIENT
     assert "connection lost" in first.detail
@@ -266,7 +253,7 @@ def test_smtp_421_ends_the_session_and_the_next_message_reconnects(
 ) -> None:
     recorder.rcpt_replies = {"a@example.org": "421 4.7.0 closing, too busy"}
     first, second = asyncio.run(
-        _send_all(
+        send_all(
             _gateway(tmp_path, server.port, connections=1),
             [_envelope(1, "a@example.org"), _envelope(2, "b@example.org")],
         )
@@ -296,7 +283,7 @@ def test_smtp_times_out_a_silent_server_as_transient(tmp_path: Path) -> None:
             timeout=0.5,
         )
         try:
-            (result,) = asyncio.run(_send_all(gateway, [_envelope(1)]))
+            (result,) = asyncio.run(send_all(gateway, [_envelope(1)]))
         finally:
             gate.set()
     assert result.outcome is Outcome.TRANSIENT
@@ -398,7 +385,7 @@ def test_smtp_keeps_to_the_rate_limit(
 ) -> None:
     gateway = _gateway(tmp_path, server.port, rate_per_minute=600)  # one per 0.1 s
     started = time.monotonic()
-    results = asyncio.run(_send_all(gateway, [_envelope(n) for n in range(6)]))
+    results = asyncio.run(send_all(gateway, [_envelope(n) for n in range(6)]))
     assert all(r.outcome is Outcome.ACCEPTED for r in results)
     assert time.monotonic() - started >= 0.5
 
@@ -408,7 +395,7 @@ def test_smtp_uses_smtputf8_for_an_internationalised_address(
     tmp_path: Path, server: SmtpServer, recorder: Recorder
 ) -> None:
     envelope = _envelope(1, "李雷@例子.中国")
-    (result,) = asyncio.run(_send_all(_gateway(tmp_path, server.port), [envelope]))
+    (result,) = asyncio.run(send_all(_gateway(tmp_path, server.port), [envelope]))
     assert result.outcome is Outcome.ACCEPTED
     ((_, rcpts, content, options),) = recorder.messages
     assert rcpts == ["李雷@例子.中国"]
@@ -420,7 +407,7 @@ def test_smtp_without_smtputf8_fails_permanently_for_a_utf8_mailbox(tmp_path: Pa
     handler = Recorder()
     with SmtpServer(handler, enable_SMTPUTF8=False) as srv:
         (result,) = asyncio.run(
-            _send_all(_gateway(tmp_path, srv.port), [_envelope(1, "李雷@例子.中国")])
+            send_all(_gateway(tmp_path, srv.port), [_envelope(1, "李雷@例子.中国")])
         )
     assert result.outcome is Outcome.PERMANENT
     assert "SMTPUTF8" in result.detail
@@ -439,7 +426,7 @@ def test_smtp_without_smtputf8_sends_an_idn_domain_as_a_label(tmp_path: Path) ->
         envelope.data.replace("reader@例子.中国".encode(), b"reader@xn--fsqu00a.xn--fiqs8s"),
     )
     with SmtpServer(handler, enable_SMTPUTF8=False) as srv:
-        (result,) = asyncio.run(_send_all(_gateway(tmp_path, srv.port), [envelope]))
+        (result,) = asyncio.run(send_all(_gateway(tmp_path, srv.port), [envelope]))
     assert result.outcome is Outcome.ACCEPTED
     assert handler.messages[0][1] == ["reader@xn--fsqu00a.xn--fiqs8s"]
 
@@ -448,7 +435,7 @@ def test_smtp_refuses_an_address_that_could_inject_commands(
     tmp_path: Path, server: SmtpServer, recorder: Recorder
 ) -> None:
     evil = "a@example.org>\r\nRCPT TO:<b@example.org"
-    (result,) = asyncio.run(_send_all(_gateway(tmp_path, server.port), [_envelope(1, evil)]))
+    (result,) = asyncio.run(send_all(_gateway(tmp_path, server.port), [_envelope(1, evil)]))
     assert result.outcome is Outcome.PERMANENT
     assert recorder.messages == []
 
@@ -467,7 +454,7 @@ def test_dot_stuffing_round_trip_through_a_real_server_is_byte_identical(
     recorder.messages.clear()
     body = b"\r\n".join(lines) + b"\r\n"
     envelope = _envelope(1, body=body)
-    (result,) = asyncio.run(_send_all(_gateway(tmp_path, server.port, connections=1), [envelope]))
+    (result,) = asyncio.run(send_all(_gateway(tmp_path, server.port, connections=1), [envelope]))
     assert result.outcome is Outcome.ACCEPTED
     assert recorder.messages[0][2] == envelope.data
 
@@ -544,7 +531,7 @@ def test_smtp_starttls_and_auth_deliver_with_a_private_ca(
         username="presse",
         password_env="OFFICE_SMTP_PASSWORD",
     )
-    results = asyncio.run(_send_all(gateway, [_envelope(n) for n in range(5)]))
+    results = asyncio.run(send_all(gateway, [_envelope(n) for n in range(5)]))
     assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 5
     assert len(recorder.messages) == 5
     assert "geheim" not in repr(gateway)
@@ -588,9 +575,7 @@ def test_smtp_over_implicit_tls_verifies_and_delivers(
         with pytest.raises(GatewayError, match="certificate not trusted"):
             asyncio.run(_gateway(tmp_path, srv.port, security="ssl").open())
         results = asyncio.run(
-            _send_all(
-                _gateway(tmp_path, srv.port, security="ssl", ca_file="ca.pem"), [_envelope(1)]
-            )
+            send_all(_gateway(tmp_path, srv.port, security="ssl", ca_file="ca.pem"), [_envelope(1)])
         )
     assert results[0].outcome is Outcome.ACCEPTED
 
@@ -629,9 +614,11 @@ def test_smtp_refuses_plain_text_to_another_machine(tmp_path: Path) -> None:
         ("connections", 0, "at least 1"),
         ("port", "25", "whole number"),
         ("ca_file", "missing.pem", "not found"),
+        ("ca_file", "not-a-cert.pem", "holds no certificate"),
     ],
 )
 def test_smtp_settings_errors_name_the_key(tmp_path: Path, key, value, message) -> None:
+    (tmp_path / "not-a-cert.pem").write_text("not a certificate\n", encoding="utf-8")
     table = {"type": "smtp", "host": "127.0.0.1", "security": "none", key: value}
     with pytest.raises(ConfigError, match=message):
         build("office", table, root=tmp_path, config_path=tmp_path / "pressdist.toml")

@@ -166,3 +166,10 @@ def test_committed_sending_survives_sigkill_of_the_writer(tmp_path):
         assert j.states("rev1", ["a@example.org"]) == {"a@example.org": jr.SENDING}
         assert [r.status for r in j.runs()] == ["running"]
     assert os.path.exists(path)
+
+
+def test_counts_per_run_say_what_each_send_achieved(journal):
+    first = journal.start_run("r", "rev1", ["presse"], "outbox", False)
+    journal.mark_sending(first, [attempt("a@example.org"), attempt("b@example.org")])
+    journal.record([("rev1", "a@example.org", jr.SENT, "ok")])
+    assert journal.counts_per_run() == {(first, jr.SENT): 1, (first, jr.SENDING): 1}

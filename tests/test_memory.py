@@ -178,3 +178,20 @@ def test_sentence_in_familiar_words_gets_no_junk_suggestion(tmp_workspace):
     memory = open_memory(ws, "en")
     assert memory.lookup(frame.format("zur Lesung mit Kinderbuchautorinnen")) is None
     assert memory.lookup(frame.format("zum Sommerfest für Kinder und Großeltern")).score >= 75
+
+
+def test_a_tmx_memory_is_read_with_the_workspace_source_language(tmp_workspace):
+    from pressdist import tmx
+
+    config = tmp_workspace / "pressdist.toml"
+    text = config.read_text("utf-8").replace('source_language = "de"', 'source_language = "en"')
+    config.write_text(text.replace('languages = ["en", "zh_CN"]', 'languages = ["de"]'), "utf-8")
+    ws = Workspace.open(tmp_workspace)
+    units = [("The ISA was founded in 2016.", "Die ISA wurde 2016 gegründet.", "2019-11-04")]
+    (ws.language_dir("de") / "isa.tmx").parent.mkdir(parents=True)
+    (ws.language_dir("de") / "isa.tmx").write_text(
+        tmx.dumps(units, "de", source_language="en"), "utf-8"
+    )
+    with open_memory(ws, "de") as memory:
+        match = memory.lookup("The ISA was founded in 2016.")
+    assert match is not None and match.target == "Die ISA wurde 2016 gegründet."

@@ -207,6 +207,12 @@ def releases(draw) -> Release:
     )
 
 
+def test_a_contact_line_of_plus_signs_does_not_end_the_front_matter() -> None:
+    release = Release(id="x", date=dt.date(2019, 11, 4), title="T", contact="Presse\n+++\nMainz")
+    again = loads(dumps(release), "x")
+    assert again.contact_lines == ["Presse", "+++", "Mainz"]
+
+
 @settings(max_examples=200, deadline=None)
 @given(releases())
 def test_loads_of_dumps_gives_the_release_back(release: Release) -> None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import json
 import re
 import shutil
 import time
 import unicodedata
 from pathlib import Path
 
-import polib
 import pytest
+from conftest import translate_catalogs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -41,14 +40,9 @@ def ws(tmp_path_factory) -> Workspace:
     shutil.copytree(DATA, root)
     ws = Workspace.open(root)
     release = ws.load_release(RELEASE)
-    table = json.loads((root / "translations.json").read_text("utf-8"))
     for lang in ws.config.languages:
         extract(ws, release, lang)
-        po = polib.pofile(str(ws.po_path(RELEASE, lang)))
-        for entry in po:
-            entry.msgstr = table[entry.msgid][lang]
-            entry.flags = [f for f in entry.flags if f != "fuzzy"]
-        po.save()
+    translate_catalogs(root)
     return ws
 
 
@@ -304,6 +298,15 @@ def test_an_internationalised_domain_is_sent_as_idna(messages):
     assert msg["To"].addresses[0].domain == "xn--bcher-kva.example"
 
 
+def test_a_sharp_s_domain_keeps_its_idna_2008_form_as_in_the_lists(messages):
+    from pressdist.recipients import check_address
+
+    msg = parse(send_one(messages["de"], to="info@straße.example", sender="presse@straße.example"))
+    listed = check_address("info@straße.example")[0]
+    assert msg["To"].addresses[0].addr_spec == listed == "info@xn--strae-oqa.example"
+    assert msg["From"].addresses[0].domain == "xn--strae-oqa.example"
+
+
 _names = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=80
 )
@@ -377,3 +380,18 @@ def test_personalise_costs_a_small_fraction_of_a_millisecond(messages):
 def test_labels_of_a_language_without_catalog_fall_back_to_english():
     assert labels("de")["Press release"] == "Pressemitteilung"
     assert labels("fr") == {}
+
+
+def test_preview_sender_is_the_from_that_send_writes(tmp_workspace):
+    from pressdist import mime
+    from pressdist.delivery import from_header
+    from pressdist.preview import sender_of
+
+    ws = Workspace.open(tmp_workspace)
+    ws.config.organisation = "Stadt Beispiel, Presseamt"
+    assert sender_of(ws) == from_header(ws)
+    assert mime.mailbox_from_string(sender_of(ws), "sender") == (
+        '"Stadt Beispiel, Presseamt" <presse@example.org>'
+    )
+    ws.config.sender = ""
+    assert sender_of(ws) == "press@example.invalid"

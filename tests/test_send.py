@@ -229,6 +229,37 @@ def test_unknown_gateway_and_missing_secret_are_config_errors_before_sending(ws)
     assert "PRESSDIST_TEST_UNSET_SECRET" in str(exc.value) + (exc.value.hint or "")
 
 
+def test_the_envelope_sender_is_the_ascii_address_the_from_header_shows(ws):
+    ws.config.sender = "Presse <presse@straße.example>"
+    assert send.sender_address(ws) == "presse@xn--strae-oqa.example"
+    ws.config.sender = "Presse <prässe@example.org>"
+    with pytest.raises(ConfigError):
+        send.sender_address(ws)
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        'sender = "Presse <prässe@example.org>"',
+        'reply_to = "redaktion"',
+        '[send]\nunsubscribe_url = "https://example.org/ab melden"',
+    ],
+)
+def test_a_bad_header_setting_is_one_config_error_not_a_failure_per_recipient(ws, setting):
+    text = (ws.root / "pressdist.toml").read_text("utf-8")
+    key = setting.split(" =")[0].split("\n")[-1]
+    text = re.sub(rf"(?m)^{key} = .*\n", "", text)
+    if setting.startswith("[send]"):
+        text = text.replace("[send]\n", setting + "\n", 1)
+    else:
+        text = setting + "\n" + text
+    (ws.root / "pressdist.toml").write_text(text, "utf-8")
+    with pytest.raises(ConfigError) as exc:
+        send.plan(Workspace.open(ws.root), RELEASE, ["test"])
+    assert exc.value.path == ws.root / "pressdist.toml"
+    assert not (ws.state_dir / jr.FILE_NAME).exists()
+
+
 def test_rows_left_sending_by_a_crash_are_resent_with_the_same_message_id_and_reported(ws):
     plan = send.plan(ws, RELEASE, ["test"])
     domain = send.message_id_domain(ws)

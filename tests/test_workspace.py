@@ -152,6 +152,12 @@ def test_gateway_without_type_is_refused(tmp_path: Path) -> None:
         load_config(_config(tmp_path, '[gateways.office]\nhost = "mail.example.org"\n'))
 
 
+def test_gateway_that_is_not_a_table_is_refused_with_its_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="'gateways.office' must be a table") as err:
+        load_config(_config(tmp_path, '[gateways]\noffice = "smtp"\n'))
+    assert err.value.line == 2
+
+
 def test_latin1_config_is_refused_with_the_line(tmp_path: Path) -> None:
     path = tmp_path / CONFIG_NAME
     path.write_bytes('# Konfiguration\norganisation = "Stadt Gießen"\n'.encode("latin-1"))
@@ -170,9 +176,30 @@ def test_good_release_id_is_accepted() -> None:
     assert validate_release_id("2019-11-04-isa-foshan") == "2019-11-04-isa-foshan"
 
 
+def test_a_bad_list_name_is_called_a_list_name(tmp_workspace: Path) -> None:
+    with pytest.raises(InputError, match="invalid list name 'Presse'") as err:
+        Workspace.open(tmp_workspace).list_path("Presse")
+    assert "recipients/NAME.csv" in (err.value.hint or "")
+
+
 def test_release_ids_lists_only_valid_release_files(tmp_workspace: Path) -> None:
     releases = tmp_workspace / "releases"
     (releases / "2019-11-04-a.md").write_text("x", encoding="utf-8")
     (releases / "Notizen.md").write_text("x", encoding="utf-8")
     (releases / "2019-11-05-b.txt").write_text("x", encoding="utf-8")
     assert Workspace.open(tmp_workspace).release_ids() == ["2019-11-04-a"]
+
+
+def test_a_file_that_cannot_be_written_is_one_clear_error_and_leaves_no_temp_file(tmp_path):
+    from pressdist.errors import PressdistError
+    from pressdist.files import atomic_write
+
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(PressdistError, match="cannot write the file") as err:
+        atomic_write(tmp_path / "folder", "text")
+    assert err.value.path == tmp_path / "folder"
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(PressdistError, match="a file stands where its folder should be"):
+        atomic_write(blocker / "out.txt", "text")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["blocker", "folder"]

@@ -92,6 +92,14 @@ def console(stderr: bool = False) -> Console:
     return _consoles[key]
 
 
+def shown_path(path: Path) -> str:
+    """``path`` relative to the current folder when it lies below it: short, and typeable."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def warn(message: str) -> None:
     from rich.markup import escape
 
@@ -107,15 +115,9 @@ def report_error(exc: PressdistError) -> None:
         err.print(f"[dim]hint:[/] {escape(exc.hint)}", soft_wrap=True)
 
 
-# Command modules register themselves on `app` when imported.
-from pressdist.cli import releases as _releases  # noqa: E402, F401
-
-for _name in ("translations", "quality", "sending"):
-    try:
-        __import__(f"pressdist.cli.{_name}")
-    except ModuleNotFoundError as _exc:  # a stage not built yet
-        if _exc.name != f"pressdist.cli.{_name}":
-            raise
+# Command modules register themselves on `app` when imported, in the order of
+# the flow (the order `pressdist --help` lists them in).
+from pressdist.cli import releases, translations, quality, sending  # noqa: E402, F401, I001
 
 
 def main() -> None:

@@ -8,7 +8,11 @@ from typing import Annotated
 
 import typer
 
-from pressdist.cli import app, console, open_workspace
+from pressdist.cli import app, console, open_workspace, shown_path
+
+# Room the findings table needs besides its columns that must not wrap: the
+# borders and padding of five columns plus a readable message column.
+_TABLE_EXTRA = 16 + 30
 
 
 @app.command()
@@ -18,7 +22,8 @@ def check(
         typer.Argument(help="Releases to check (default: all).", metavar="[ID]..."),
     ] = None,
     lang: Annotated[
-        list[str] | None, typer.Option("--lang", "-l", help="Only this language (repeatable).")
+        list[str] | None,
+        typer.Option("--lang", "-l", metavar="LANG", help="Only this language (repeatable)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print findings as JSON.")] = False,
 ) -> None:
@@ -29,23 +34,14 @@ def check(
     from rich.markup import escape
     from rich.table import Table
 
-    from pressdist import languages
     from pressdist.checks import ERROR, readiness
-    from pressdist.errors import ConfigError
 
     ws = open_workspace()
     ids = release_ids or ws.release_ids()
     if not ids:
         console().print("No releases in releases/ yet.")
         return
-    wanted = [languages.normalize(x) for x in lang] if lang else None
-    for code in wanted or []:
-        if code not in ws.config.all_languages:
-            raise ConfigError(
-                f"language {code} is not configured",
-                path=ws.config.path,
-                hint="configured: " + ", ".join(ws.config.all_languages),
-            )
+    wanted = [ws.language(x) for x in lang] if lang else None
     failed = False
     report = []
     for release_id in ids:
@@ -77,9 +73,22 @@ def check(
         raise typer.Exit(1 if failed else 0)
     out = console()
     findings = [f for _id, r in report for f in r.findings]
-    if findings:
+    unwrapped = sum(
+        max((len(getattr(f, attr)) for f in findings), default=0)
+        for attr in ("release_id", "language", "location", "check")
+    )
+    if findings and out.width < unwrapped + _TABLE_EXTRA:
+        # Five columns do not fit a narrow terminal (Rich squeezes the release
+        # and message to one letter per line or drops them): one finding per
+        # line instead, compiler style, so file:line is never cut.
+        for f in findings:
+            style = "red" if f.level == ERROR else "yellow"
+            where = f.location or f"{f.release_id} {f.language}"
+            line = f"{escape(where)}: [{style}]{f.level}:[/] {escape(f.message)}"
+            out.print(f"{line} [dim]\\[{f.check}][/]", soft_wrap=True)
+    elif findings:
         table = Table(title="Findings", show_lines=False)
-        table.add_column("release", overflow="fold")
+        table.add_column("release", no_wrap=True)
         table.add_column("language", no_wrap=True)
         table.add_column("file:line", no_wrap=True)
         table.add_column("check", no_wrap=True)
@@ -109,11 +118,19 @@ def check(
 def preview(
     release_id: Annotated[str, typer.Argument(help="The release to preview.", metavar="ID")],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Folder for the preview files.")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="DIR",
+            help="Folder for the preview files (default: .pressdist/preview/ID).",
+        ),
     ] = None,
     open_: Annotated[bool, typer.Option("--open", help="Open index.html in the browser.")] = False,
 ) -> None:
     """Write every language's mail as .eml plus an index.html showing them side by side."""
+    from rich.markup import escape
+
     from pressdist.preview import write_preview
 
     ws = open_workspace()
@@ -122,8 +139,9 @@ def preview(
     index = write_preview(ws, release, folder)
     out = console()
     for path in sorted(index.parent.glob(f"{release.id}.*.eml")):
-        out.print(f"wrote {path}")
-    out.print(f"wrote {index}")
+        out.print(f"wrote {escape(shown_path(path))}", soft_wrap=True)
+    # soft_wrap: a path broken over two lines cannot be copied or clicked.
+    out.print(f"wrote {escape(shown_path(index))}", soft_wrap=True)
     if open_:
         import webbrowser
 

@@ -7,14 +7,20 @@ from typing import Annotated
 
 import typer
 
-from pressdist.cli import app, console, open_workspace, warn
+from pressdist.cli import app, console, open_workspace, shown_path, warn
 
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Folder for the new workspace.")] = Path("."),
-    organisation: Annotated[str, typer.Option(help="Name of the press office.")] = "",
-    sender: Annotated[str, typer.Option(help="Sender address of the mails.")] = "",
+    directory: Annotated[
+        Path, typer.Argument(metavar="[DIR]", help="Folder for the new workspace.")
+    ] = Path("."),
+    organisation: Annotated[
+        str, typer.Option(metavar="NAME", help="Name of the press office, shown in From.")
+    ] = "",
+    sender: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="Address the mails come from.")
+    ] = "",
 ) -> None:
     """Create a new, empty workspace (pressdist.toml, releases/, translations/, recipients/)."""
     from pressdist.workspace import init_workspace
@@ -25,10 +31,14 @@ def init(
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="The release as text (.txt, UTF-8) or .pdf.")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="The release as text (.txt, UTF-8) or .pdf.")
+    ],
     release_id: Annotated[
         str | None,
-        typer.Option("--id", help="Release id (default: from the file name, or date + title)."),
+        typer.Option(
+            "--id", metavar="ID", help="Release id (default: from the file name, or date + title)."
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing release.")] = False,
 ) -> None:
@@ -61,14 +71,15 @@ def import_(
 
     count = len(imported.warnings)
     console().print(
-        f"Imported {escape(file.name)} → {escape(_shown(target))}: "
+        f"Imported {escape(file.name)} → {escape(shown_path(target))}: "
         f"{len(written.paragraphs)} paragraphs, {len(written.segments())} segments, "
         f"{len(written.contact_lines)} contact lines"
         + (
             f", [yellow]{count} warning{'s' if count > 1 else ''} — check the file[/]"
             if count
             else ""
-        )  # fmt: skip
+        ),  # fmt: skip
+        soft_wrap=True,  # the new file's path stays one copyable piece
     )
 
 
@@ -85,7 +96,8 @@ def releases_() -> None:
     table.add_column("date", no_wrap=True)
     table.add_column("id", no_wrap=True)
     table.add_column("title", ratio=1, overflow="fold")
-    table.add_column("languages", no_wrap=True)
+    table.add_column("languages", min_width=6)
+    longest_word = 0
     failed: list[PressdistError] = []
     for release_id in workspace.release_ids():
         try:
@@ -100,6 +112,10 @@ def releases_() -> None:
         ]
         languages = ", ".join([workspace.config.source_language, *present])
         table.add_row(release.date.isoformat(), release_id, Text(release.title), languages)
+        longest_word = max([longest_word, *map(len, release.title.split())])
+    # Titles wrap between words, never inside one ("Industriestädteallian / z"):
+    # in a narrow terminal the language list wraps first.
+    table.columns[2].min_width = longest_word
     if table.row_count:
         console().print(table)
     elif not failed:
@@ -108,10 +124,3 @@ def releases_() -> None:
         warn(str(exc))
     if failed:
         raise typer.Exit(failed[0].exit_code)
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pressdist.cli import app, console, open_workspace, warn
+from pressdist.cli import app, console, open_workspace, shown_path, warn
 from pressdist.errors import PressdistError
 
 if TYPE_CHECKING:
@@ -29,13 +29,6 @@ app.add_typer(recipients_app, name="recipients")
 _STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 
 
-def _where(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def _print_problems(problems: list[Problem], *, limit_notes: int = 20) -> None:
     from rich.markup import escape
 
@@ -46,7 +39,7 @@ def _print_problems(problems: list[Problem], *, limit_notes: int = 20) -> None:
             notes += 1
             if notes > limit_notes:
                 continue
-        where = f"{_where(p.path)}:{p.line}" if p.line else _where(p.path)
+        where = f"{shown_path(p.path)}:{p.line}" if p.line else shown_path(p.path)
         err.print(
             f"{escape(where)}: [{_STYLE[p.severity]}]{p.severity}:[/] {escape(p.message)}",
             soft_wrap=True,
@@ -62,15 +55,16 @@ def recipients_check(
     """Check lists row by row and count recipients per language; exit 1 on problems."""
     from rich.table import Table
 
-    from pressdist.recipients import ERROR, WARNING, choose_language, iter_recipients, open_lists
+    from pressdist.recipients import ERROR, WARNING, choose_cached, iter_recipients, open_lists
 
     ws = open_workspace()
     files = open_lists(ws, lists)
     problems: list[Problem] = []
     counts: dict[tuple[str, str, str], int] = {}
+    chosen: dict = {}
     total = 0
     for rcpt in iter_recipients(files, problems):
-        choice = choose_language(rcpt.language, ws.config)
+        choice = choose_cached(rcpt, ws.config, chosen)
         k = (rcpt.language or "—", choice.language, choice.how)
         counts[k] = counts.get(k, 0) + 1
         total += 1
@@ -88,15 +82,20 @@ def recipients_check(
     console().print(table)
     for f in files:
         if f.encoding.startswith("cp"):
-            console().print(f"{_where(f.path)}: read as Windows-1252")
+            console().print(f"{shown_path(f.path)}: read as Windows-1252")
     errors = sum(p.severity == ERROR for p in problems)
     warnings = sum(p.severity == WARNING for p in problems)
     if errors or warnings:
         console(stderr=True).print(
-            f"[bold red]{errors} errors[/], [yellow]{warnings} warnings[/]: fix the rows above"
+            f"[bold red]{_count(errors, 'error')}[/], [yellow]{_count(warnings, 'warning')}[/]:"
+            " fix the rows above"
         )
         raise typer.Exit(1)
     console().print("No problems.")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 @recipients_app.command("show")
@@ -104,25 +103,42 @@ def recipients_show(
     name: Annotated[str, typer.Argument(help="List name (recipients/NAME.csv) or file.")],
 ) -> None:
     """Show a list: every recipient once, with the language their mail will be in."""
-    from rich.table import Table
+    from rich.markup import escape
 
-    from pressdist.recipients import choose_language, iter_recipients, open_lists
+    from pressdist.recipients import choose_cached, iter_recipients, open_lists
 
     ws = open_workspace()
     files = open_lists(ws, [name])
     problems: list[Problem] = []
-    table = Table(title=f"{files[0].name} ({_where(files[0].path)})")
-    for col in ("Line", "E-mail", "Name", "Organisation", "Language", "Gets"):
-        table.add_column(col, justify="right" if col == "Line" else "left")
-    n = 0
-    for rcpt in iter_recipients(files, problems):
-        gets = choose_language(rcpt.language, ws.config).language
-        table.add_row(
-            str(rcpt.line), rcpt.address, rcpt.name, rcpt.organisation, rcpt.language or "—", gets
-        )
-        n += 1
-    table.caption = f"{n} recipients"
+    chosen: dict = {}
+    # Names and organisations are people's text: "[Online]" is not Rich markup.
+    rows = [
+        [
+            str(rcpt.line),
+            escape(rcpt.address),
+            escape(rcpt.name),
+            rcpt.language or "—",
+            choose_cached(rcpt, ws.config, chosen).language,
+            escape(rcpt.organisation),
+        ]
+        for rcpt in iter_recipients(files, problems)
+    ]
+    table, left_out = _fitted_table(
+        f"{escape(files[0].name)} ({escape(shown_path(files[0].path))})",
+        [
+            ("Line", True, {"justify": "right", "no_wrap": True}),
+            ("E-mail", True, {"no_wrap": True}),
+            ("Name", True, {"min_width": 10}),
+            ("Language", True, {"no_wrap": True}),
+            ("Gets", True, {"no_wrap": True}),
+            ("Organisation", False, {"min_width": 12}),
+        ],
+        rows,
+    )
+    table.caption = f"{len(rows)} recipients"
     console().print(table)
+    if left_out:
+        console().print(f"[dim]Left out to fit the terminal: {', '.join(left_out)}.[/]")
     _print_problems(problems)
 
 
@@ -130,6 +146,7 @@ def recipients_show(
 
 
 def _plan_table(plan: Plan):
+    from rich.markup import escape
     from rich.table import Table
 
     from pressdist import languages
@@ -161,7 +178,7 @@ def _plan_table(plan: Plan):
         "total", str(plan.total), str(plan.to_send), str(plan.already_sent), "", style="bold"
     )
     lists = ", ".join(lst.name for lst in plan.lists)
-    table.caption = f"lists: {lists} · sender: {cfg.sender}"
+    table.caption = escape(f"lists: {lists} · sender: {cfg.sender}")
     return table
 
 
@@ -247,6 +264,9 @@ def _print_report(report: Report) -> None:
     rate = report.sent / report.elapsed if report.elapsed > 0 else 0
     retries = f", {report.retries} retries" if report.retries else ""
     where = f" (run {report.run_id})" if report.run_id else ""
+    if report.dry_run:
+        out.print(f"Dry run: {report.sent} mails rendered, none handed to the gateway")
+        return
     out.print(f"{report.sent} sent in {report.elapsed:.1f} s, {rate:,.0f} mails/s{retries}{where}")
 
 
@@ -255,9 +275,20 @@ def send(
     release_id: Annotated[str, typer.Argument(metavar="ID", help="Release id.")],
     list_: Annotated[
         list[str] | None,
-        typer.Option("--list", "-l", help="Distribution list (repeat for several)."),
+        typer.Option(
+            "--list",
+            "-l",
+            metavar="NAME",
+            help="Distribution list recipients/NAME.csv (repeat for several).",
+        ),
     ] = None,
-    gateway: Annotated[str | None, typer.Option(help="Gateway from pressdist.toml.")] = None,
+    gateway: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="A [gateways.NAME] of pressdist.toml (default: [send] gateway).",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Everything but handing mails to the gateway.")
     ] = False,
@@ -281,7 +312,18 @@ def send(
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Send a release to distribution lists, each recipient in their language, once."""
+    """Send a release to distribution lists, each recipient in their language, once.
+
+    Shows who gets which language and asks before anything leaves (--yes skips
+    the question). Safe to run again: whoever already got this revision is
+    skipped, so after an interruption or a failure the same command finishes
+    the job. `pressdist log ID` shows who got what.
+
+    Exit status: 0 every mail accepted, 1 some deliveries failed or a language
+    is not ready, 2 bad input (list, config), 3 the gateway cannot be used.
+    """
+    from rich.markup import escape
+
     from pressdist import send as sending
 
     ws = open_workspace()
@@ -301,8 +343,10 @@ def send(
     if to:
         langs = ", ".join(plan.sendable)
         out.print(
-            f"Test copy of {release_id} (revision {plan.revision}) in {langs} to {to} via "
-            f"gateway '{plan.gateway_name}'; the journal is not touched."
+            escape(
+                f"Test copy of {release_id} (revision {plan.revision}) in {langs} to {to} via "
+                f"gateway '{plan.gateway_name}'; the journal is not touched."
+            )
         )
         report = sending.send_test(plan, to)
         _print_report(report)
@@ -360,16 +404,24 @@ def send(
 
 def _exit(report: Report, release_id: str) -> None:
     from rich.markup import escape
-    from rich.table import Table
 
     from pressdist.errors import GatewayError
 
     if report.failures:
-        table = Table(title="Not delivered")
-        for col in ("Address", "Language", "State", "Attempts", "Server said"):
-            table.add_column(col)
-        for f in report.failures[:200]:
-            table.add_row(f.address, f.language, f.state, str(f.attempts), escape(f.detail))
+        table, _left_out = _fitted_table(
+            "Not delivered",
+            [
+                ("Address", True, {"no_wrap": True}),
+                ("Lang", True, {"no_wrap": True}),
+                ("State", True, {"no_wrap": True}),
+                ("Why", True, {"overflow": "fold", "ratio": 1}),
+                ("Tries", False, {"justify": "right", "no_wrap": True}),
+            ],
+            [
+                [escape(f.address), f.language, f.state, escape(f.detail), str(f.attempts)]
+                for f in report.failures[:200]
+            ],
+        )
         console().print(table)
         if len(report.failures) > 200:
             console().print(
@@ -479,73 +531,127 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     atomic_write(path, "\ufeff" + buf.getvalue())
 
 
-def _runs_table(journal) -> None:  # type: ignore[no-untyped-def]
+def _fitted_table(title: str, columns: list[tuple[str, bool, dict]], rows: list[list[str]]):  # type: ignore[no-untyped-def]
+    """A table that fits the terminal by leaving out optional columns, never by cutting ids.
+
+    ``columns`` are (header, required, Rich column options). Rich squeezes a
+    table that is too wide until addresses and release ids end in "…" or
+    stand one letter per line; rather than that, optional columns go, from
+    the last one backwards, and a note says where the full record is.
+    """
+    from rich import box
+    from rich.cells import cell_len
     from rich.table import Table
 
+    def width(i: int) -> int:
+        header, _required, options = columns[i]
+        if "min_width" in options:  # a column allowed to wrap needs only this much
+            return options["min_width"]
+        # Cells are plain or escaped text: their length is (at most) their width.
+        return max(
+            cell_len(line)
+            for cell in [header, *(row[i] for row in rows)]
+            for line in cell.split("\n")
+        )
+
+    widths = [width(i) + 3 for i in range(len(columns))]  # + padding and separator
+    keep = list(range(len(columns)))
+    for i in reversed(range(len(columns))):
+        if sum(widths[k] for k in keep) <= console().width:
+            break
+        if not columns[i][1]:
+            keep.remove(i)
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for i in keep:
+        table.add_column(columns[i][0], **columns[i][2])
+    for row in rows:
+        table.add_row(*(row[i] for i in keep))
+    left_out = [columns[i][0] for i in range(len(columns)) if i not in keep]
+    return table, left_out
+
+
+def _runs_table(journal) -> None:  # type: ignore[no-untyped-def]
     runs = journal.runs()
     if not runs:
         console().print("Nothing sent yet.")
         return
-    table = Table(title="Sends")
-    for col in (
-        "Run",
-        "Release",
-        "Revision",
-        "Started",
-        "Gateway",
-        "Lists",
-        "Status",
-        "Sent",
-        "Failed",
-    ):
-        table.add_column(col)
-    counts = dict(
-        ((run_id, state), n)
-        for run_id, state, n in journal.db.execute(
-            "SELECT run_id, state, COUNT(*) FROM deliveries GROUP BY run_id, state"
-        )
-    )
+    counts = journal.counts_per_run()
+    rows = []
     for r in runs:
         sent = counts.get((r.id, "sent"), 0)
         failed = counts.get((r.id, "failed-permanent"), 0) + counts.get(
             (r.id, "failed-transient"), 0
         )
-        table.add_row(
-            str(r.id),
-            r.release_id,
-            r.revision,
-            r.started_at[:19].replace("T", " "),
-            r.gateway,
-            r.lists,
-            r.status + (f" ({r.note})" if r.note else ""),
-            str(sent),
-            str(failed),
+        rows.append(
+            [
+                str(r.id),
+                r.release_id,
+                r.started_at[:19].replace("T", " "),
+                r.status + (f" ({r.note})" if r.note else ""),
+                str(sent),
+                str(failed),
+                r.revision,
+                r.gateway,
+                r.lists,
+            ]
         )
+    right = {"justify": "right", "no_wrap": True}
+    table, left_out = _fitted_table(
+        "Sends",
+        [
+            ("Run", True, right),
+            ("Release", True, {"no_wrap": True}),
+            ("Started (UTC)", True, {"min_width": 10}),
+            ("Status", True, {"min_width": 8}),
+            ("Sent", True, right),
+            ("Failed", True, right),
+            ("Revision", False, {"no_wrap": True}),
+            ("Gateway", False, {}),
+            ("Lists", False, {"overflow": "fold"}),
+        ],
+        rows,
+    )
     console().print(table)
+    if left_out:
+        console().print(f"[dim]Left out to fit the terminal: {', '.join(left_out)}.[/]")
     console().print("`pressdist log ID` shows every delivery of one release.")
 
 
 def _deliveries_table(journal, release_id: str | None, failed: bool) -> None:  # type: ignore[no-untyped-def]
     from rich.markup import escape
-    from rich.table import Table
 
-    table = Table(title=f"Deliveries of {release_id}" if release_id else "Failed deliveries")
-    for col in ("When (UTC)", "Address", "Language", "List", "State", "Attempts", "Detail"):
-        table.add_column(col)
-    n = 0
-    for d in journal.deliveries(release_id, failed=failed):
-        state = d.state + (" (possibly duplicate)" if d.possibly_duplicate else "")
-        table.add_row(
-            (d.sent_at or d.updated_at)[:19].replace("T", " "),
-            d.address,
-            d.language,
-            d.list,
-            state,
-            str(d.attempts),
-            escape(d.last_error),
-        )
-        n += 1
-    if n == 0:
+    deliveries = list(journal.deliveries(release_id, failed=failed))
+    if not deliveries:
         console().print("No deliveries recorded" + (" that failed." if failed else "."))
         return
+    rows = [
+        [
+            escape(d.address),
+            d.language,
+            d.state + (" (possibly duplicate)" if d.possibly_duplicate else ""),
+            (d.sent_at or d.updated_at)[:19].replace("T", " "),
+            str(d.attempts),
+            escape(d.list),
+            escape(d.last_error),
+        ]
+        for d in deliveries
+    ]
+    table, left_out = _fitted_table(
+        f"Deliveries of {release_id}" if release_id else "Failed deliveries",
+        [
+            ("Address", True, {"no_wrap": True}),
+            ("Lang", True, {"no_wrap": True}),
+            ("State", True, {"min_width": 8}),
+            ("When (UTC)", True, {"min_width": 10}),
+            ("Tries", False, {"justify": "right", "no_wrap": True}),
+            ("List", False, {"overflow": "fold"}),
+            ("Detail", False, {"overflow": "fold", "min_width": 20}),
+        ],
+        rows,
+    )
     console().print(table)
+    if left_out:
+        console().print(
+            f"[dim]Left out to fit the terminal: {', '.join(left_out)} "
+            "(`--json` and `--csv` have every field).[/]"
+        )

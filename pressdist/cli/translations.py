@@ -39,18 +39,9 @@ def _release_ids(workspace, ids: list[str] | None, all_: bool) -> list[str]:
 
 
 def _languages(workspace, lang: str | None) -> list[str]:
-    from pressdist import languages
-
     if lang is None:
         return list(workspace.config.languages)
-    code = languages.normalize(lang)
-    if code not in workspace.config.languages:
-        raise InputError(
-            f"{lang!r} is not a target language of this workspace",
-            path=workspace.config.path,
-            hint="languages: " + ", ".join(workspace.config.languages),
-        )
-    return [code]
+    return [workspace.target_language(lang)]
 
 
 @app.command()
@@ -131,8 +122,11 @@ def status(
         from rich import box
         from rich.table import Table
 
-        table = Table(title="Translation status", box=box.SIMPLE_HEAD, pad_edge=False)
-        table.add_column("release", overflow="fold")
+        # Release ids never wrap: a cut id cannot be copied into the next command.
+        table = Table(
+            title="Translation status", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+        )
+        table.add_column("release", no_wrap=True)
         table.add_column("lang")
         for col in ("done", "fuzzy", "todo", "words", "%"):
             table.add_column(col, justify="right")
@@ -175,11 +169,7 @@ def memory_import(
     wanted = _languages(ws, lang)
     stored = 0
     for language in wanted:
-        units = []
-        for u in memory.units:
-            target = tmx.target_text(u, language)
-            if target:
-                units.append((u.source, target, u.date or memory.date))
+        units = tmx.translations(memory, language)
         if not units:
             if lang:
                 raise InputError(
@@ -260,7 +250,9 @@ def memory_search(
         if not hits:
             continue
         found_any = True
-        table = Table(title=f"{language}: {len(hits)} units", show_lines=True)
+        table = Table(
+            title=f"{language}: {len(hits)} unit{'' if len(hits) == 1 else 's'}", show_lines=True
+        )
         table.add_column("source (de)", ratio=3, overflow="fold")
         table.add_column(language, ratio=3, overflow="fold")
         table.add_column("match", justify="right", no_wrap=True)
@@ -270,7 +262,7 @@ def memory_search(
             table.add_row(escape(h.source), escape(h.target), score, escape(h.origin))
         console().print(table)
     if not found_any:
-        console().print(f"nothing in the memory contains or resembles {text!r}")
+        console().print(f"nothing in the memory contains or resembles {escape(repr(text))}")
 
 
 @memory_app.command("stats")

@@ -103,3 +103,18 @@ class Settings:
         if not path.is_file():
             raise self.error(f"'{self.where(key)}': file {path} not found")
         return path
+
+    def ca_file(self, key: str, root: Path) -> Path | None:
+        """A CA certificate file, loaded now: a broken one would fail every connection."""
+        path = self.file(key, root)
+        if path is not None:
+            import ssl
+
+            try:
+                ssl.create_default_context(cafile=str(path))
+            except ssl.SSLError:
+                raise self.error(
+                    f"'{self.where(key)}': {path} holds no certificate",
+                    hint="give the CA's certificate in PEM form (-----BEGIN CERTIFICATE-----)",
+                ) from None
+        return path

@@ -266,7 +266,7 @@ def from_settings(
             f"'gateways.{name}.url' would send mail and the key unencrypted to {parts.hostname}",
             hint="use https://; plain http is allowed only for a service on this machine",
         )
-    ca_file = table.file("ca_file", root)
+    ca_file = table.ca_file("ca_file", root)
     return HttpGateway(
         name,
         api=api,

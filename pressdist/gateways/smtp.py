@@ -460,7 +460,7 @@ def from_settings(
     connections = int(table.number("connections", 4, minimum=1, integer=True) or 4)
     rate = table.number("rate_per_minute", None, minimum=1)
     timeout = float(table.number("timeout", 30, minimum=1) or 30)
-    ca_file = table.file("ca_file", root)
+    ca_file = table.ca_file("ca_file", root)
     if ca_file is not None and security == "none":
         raise table.error(f'\'gateways.{name}.ca_file\' needs security = "starttls" or "ssl"')
     return SmtpGateway(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polib
 import pytest
+from conftest import translate_catalogs
 
 DATA = Path(__file__).parent.parent / "data" / "quality"
 RELEASE = "2024-03-01-hafenfest"
@@ -22,14 +23,7 @@ def translated(tmp_path: Path, cli) -> Path:
     shutil.copytree(DATA, root)
     result = cli("extract", "--all", cwd=root)
     assert result.code == 0, result.output
-    table = json.loads((root / "translations.json").read_text("utf-8"))
-    for lang in ("en", "zh_CN"):
-        path = root / "translations" / lang / f"{RELEASE}.po"
-        po = polib.pofile(str(path))
-        for entry in po:
-            entry.msgstr = table[entry.msgid][lang]
-            entry.flags = [f for f in entry.flags if f != "fuzzy"]
-        po.save()
+    translate_catalogs(root)
     return root
 
 

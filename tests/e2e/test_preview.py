@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import email
 import email.policy
-import json
 import shutil
 from pathlib import Path
 
 import polib
+from conftest import translate_catalogs
 
 DATA = Path(__file__).parent.parent / "data" / "quality"
 RELEASE = "2024-03-01-hafenfest"
@@ -18,14 +18,7 @@ def translated(tmp_path: Path, cli) -> Path:
     root = tmp_path / "ws"
     shutil.copytree(DATA, root)
     assert cli("extract", "--all", cwd=root).code == 0
-    table = json.loads((root / "translations.json").read_text("utf-8"))
-    for lang in ("en", "zh_CN"):
-        path = root / "translations" / lang / f"{RELEASE}.po"
-        po = polib.pofile(str(path))
-        for entry in po:
-            entry.msgstr = table[entry.msgid][lang]
-            entry.flags = [f for f in entry.flags if f != "fuzzy"]
-        po.save()
+    translate_catalogs(root)
     return root
 
 

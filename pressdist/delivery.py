@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import email.utils
 import hashlib
 import random
 import time
@@ -99,28 +98,56 @@ Progress = Callable[[Event], None]
 # Identity -------------------------------------------------------------------
 
 
-def sender_address(workspace: Workspace) -> str:
-    """The envelope sender: the configured address in the ASCII form From shows it in."""
-    from pressdist.mime import HeaderError, address
+def _sender(workspace: Workspace) -> tuple[str, str]:
+    """The configured sender as ``(name, address)``, or a ConfigError naming pressdist.toml."""
+    from pressdist.mime import HeaderError, split_mailbox
+    from pressdist.workspace import config_line
 
-    sender = workspace.config.sender.strip()
-    addr = email.utils.parseaddr(sender)[1]
-    if not sender or "@" not in addr:
+    cfg = workspace.config
+    if not cfg.sender.strip():
         raise ConfigError(
             "'sender' is not set to an address",
-            path=workspace.config.path,
+            path=cfg.path,
             hint='set sender = "Press Office <press@example.org>" in pressdist.toml',
         )
     try:
-        return address(addr, "sender")
+        # A line break would otherwise be dropped silently (or worse, end the
+        # From header): the value is refused, not repaired.
+        return split_mailbox(cfg.sender, "sender")
     except HeaderError as exc:
-        raise ConfigError(exc.message, path=workspace.config.path, hint=exc.hint) from None
+        raise ConfigError(
+            exc.message, path=cfg.path, line=config_line(cfg.path, (), "sender"), hint=exc.hint
+        ) from None
+
+
+def sender_address(workspace: Workspace) -> str:
+    """The envelope sender: the configured address in the ASCII form From shows it in."""
+    from pressdist.mime import HeaderError, address
+    from pressdist.workspace import config_line
+
+    cfg = workspace.config
+    addr = _sender(workspace)[1]
+    try:
+        envelope = address(addr, "sender")
+    except HeaderError as exc:
+        raise ConfigError(
+            exc.message, path=cfg.path, line=config_line(cfg.path, (), "sender"), hint=exc.hint
+        ) from None
+    if not envelope.isascii():
+        # It is in every mail: a UTF-8 mailbox name would need SMTPUTF8 for all of them.
+        raise ConfigError(
+            f"the sender address {addr!r} has a mailbox name that is not ASCII",
+            path=cfg.path,
+            line=config_line(cfg.path, (), "sender"),
+            hint="use an ASCII address as sender; recipients may have UTF-8 addresses",
+        )
+    return envelope
 
 
 def from_header(workspace: Workspace) -> str:
     """The From line: the configured sender, named after the organisation if it has no name."""
     cfg = workspace.config
-    name, addr = email.utils.parseaddr(cfg.sender)
+    name, addr = _sender(workspace)
     if name or not cfg.organisation.strip():
         return cfg.sender.strip()
     quoted = cfg.organisation.strip().replace("\\", "\\\\").replace('"', '\\"')
@@ -163,13 +190,21 @@ def check_headers(workspace: Workspace, message: Any) -> None:
     from pressdist.mime import HeaderError
 
     try:
-        message.personalise(
+        data = message.personalise(
             to="recipient@example.org",
             message_id=f"check@{message_id_domain(workspace)}",
             **shared_headers(workspace),
         )
     except HeaderError as exc:
         raise ConfigError(exc.message, path=workspace.config.path, hint=exc.hint) from None
+    if not data.split(b"\r\n\r\n", 1)[0].isascii():
+        # Only an address can put raw UTF-8 into the headers (RFC 6532); in a
+        # setting it would need SMTPUTF8 for every recipient, not just one.
+        raise ConfigError(
+            "reply_to or unsubscribe_mailto has a mailbox name that is not ASCII",
+            path=workspace.config.path,
+            hint="use ASCII addresses in pressdist.toml; recipients may have UTF-8 addresses",
+        )
 
 
 def message_id(revision: str, language: str, key: str, domain: str) -> str:
@@ -212,11 +247,13 @@ class DeliveryRun:
     ) -> None:
         cfg = plan.workspace.config
         self.plan = plan
-        self.journal = journal
+        # A dry run reads the journal (who is already served) and writes nothing.
+        self.reader = journal
+        self.journal = None if dry_run else journal
         self.progress = progress
         self.dry_run = dry_run
         self.gateway = plan.gateway
-        self.max_attempts = max(1, int(cfg.send.get("max_attempts", 5)))
+        self.max_attempts = int(cfg.send.get("max_attempts", 5))  # >= 1: checked on load
         self.retry_base = float(cfg.send.get("retry_base_seconds", 2.0))
         self.retry_max = float(cfg.send.get("retry_max_seconds", 300.0))
         concurrency = max(1, int(getattr(self.gateway, "concurrency", 1) or 1))
@@ -268,9 +305,7 @@ class DeliveryRun:
                 if self.stop_reason:
                     return
                 states = (
-                    self.journal.states(plan.revision, [r.key for r in batch])
-                    if self.journal
-                    else {}
+                    self.reader.states(plan.revision, [r.key for r in batch]) if self.reader else {}
                 )
                 date = dt.datetime.now(dt.UTC)
                 jobs: list[_Job] = []
@@ -365,8 +400,9 @@ class DeliveryRun:
             )
         except HeaderError as exc:
             # Only this recipient's own fields can make a header invalid here.
+            # One try, as the journal counts it (marked `sending`, then refused).
             self.report.failures.append(
-                Failure(rcpt.address, language, jr.FAILED_PERMANENT, f"{rcpt.where}: {exc}", 0)
+                Failure(rcpt.address, language, jr.FAILED_PERMANENT, f"{rcpt.where}: {exc}", 1)
             )
             self.report.by_language.setdefault(language, Tally()).failed += 1
             return None

@@ -57,12 +57,33 @@ def decode_utf8(data: bytes, path: Path, *, what: str = "file") -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def atomic_write(path: Path, data: str | bytes) -> bool:
+def output_folder(path: Path) -> Path:
+    """The folder a user-given output ``path`` goes into, which must exist already.
+
+    Workspace folders are made as needed, but a folder the user typed is not:
+    a typo would otherwise leave new directories behind and the file elsewhere.
+    """
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise InputError(
+            f"folder {folder} does not exist"
+            if not folder.exists()
+            else f"{folder} is not a folder",
+            path=path,
+            hint="check the path for a typo, or create the folder first",
+        )
+    return folder
+
+
+def atomic_write(path: Path, data: str | bytes, *, make_folders: bool = True) -> bool:
     """Write ``data`` to ``path`` whole or not at all; return False when unchanged.
 
     Unchanged content is not rewritten, so mtimes (and the memory index, which
-    keys on them) stay put when a command is run twice.
+    keys on them) stay put when a command is run twice. ``make_folders=False``
+    is for paths the user gave: their folder must exist (``output_folder``).
     """
+    if not make_folders:
+        output_folder(path)
     raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
         if path.read_bytes() == raw:

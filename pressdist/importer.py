@@ -422,14 +422,45 @@ def slug(text: str, *, words: int = 6) -> str:
     return "-".join(parts[:words])
 
 
+# Ids are typed, and shown whole in tables and file names: long German titles
+# ("...-industriestaedteallianz-isa-delegationsreise-nach") are cut short.
+MAX_ID_LENGTH = 60
+
+
+def _capped(release_id: str) -> str:
+    """``release_id`` cut to MAX_ID_LENGTH at a dash (mid-word only for one huge word)."""
+    if len(release_id) <= MAX_ID_LENGTH:
+        return release_id
+    cut = release_id[: MAX_ID_LENGTH + 1].rfind("-")
+    return release_id[: cut if cut > 0 else MAX_ID_LENGTH].rstrip("-")
+
+
 def default_release_id(stem: str, date: dt.date, title: str) -> str:
     """The id a file name suggests: 'pm-2019-11-04-isa-foshan' -> '2019-11-04-isa-foshan'."""
     m = _STEM_DATE.search(stem)
     if m:
         candidate = slug(stem[m.start() :], words=12)
         if candidate:
-            return candidate
-    return "-".join(p for p in (date.isoformat(), slug(title)) if p)
+            return _capped(candidate)
+    return _capped("-".join(p for p in (date.isoformat(), slug(title)) if p))
+
+
+def same_release(workspace, release: Release) -> list[str]:  # workspace: Workspace
+    """Ids of other releases with ``release``'s date and title: the same one imported twice?"""
+    from pressdist.errors import PressdistError
+
+    title = " ".join(release.title.split()).casefold()
+    found = []
+    for other_id in workspace.release_ids():
+        if other_id == release.id:
+            continue
+        try:
+            other = workspace.load_release(other_id)
+        except PressdistError:
+            continue  # a broken release is `pressdist releases`' business, not the import's
+        if other.date == release.date and " ".join(other.title.split()).casefold() == title:
+            found.append(other_id)
+    return found
 
 
 def import_text(text: str, *, source: Path, pdf: bool = False) -> Imported:

@@ -150,6 +150,37 @@ class Journal:
                 hint="restore it from a backup; never delete it, it is what prevents sending twice",
             ) from None
 
+    @classmethod
+    def read_only(cls, path: Path) -> Journal | None:
+        """The journal opened for reading only (a dry run, a plan), or None if there is none.
+
+        Nothing is created or migrated: a dry run must leave the workspace as it was.
+        """
+        if not path.exists():
+            return None
+        self = cls.__new__(cls)
+        self.path = path
+        try:
+            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise InputError(
+                f"the delivery journal cannot be opened: {exc}",
+                path=path,
+                hint="restore it from a backup; never delete it, it is what prevents sending twice",
+            ) from None
+        if version > SCHEMA_VERSION:
+            self.db.close()
+            raise InputError(
+                f"the journal was written by a newer pressdist (schema {version})",
+                path=path,
+                hint="upgrade pressdist",
+            )
+        if version == 0:  # created but never written: nothing sent yet
+            self.db.close()
+            return None
+        return self
+
     def __enter__(self) -> Journal:
         return self
 
@@ -330,6 +361,15 @@ class Journal:
         sql += " ORDER BY release_id, updated_at, recipient"
         for r in self.db.execute(sql, args):
             yield Delivery(*r[:13], bool(r[13]), *r[14:])
+
+    def has_release(self, release_id: str) -> bool:
+        """Whether any send of ``release_id`` was ever started."""
+        return (
+            self.db.execute(
+                "SELECT 1 FROM runs WHERE release_id=? LIMIT 1", (release_id,)
+            ).fetchone()
+            is not None
+        )
 
     def counts(self, revision: str) -> dict[str, int]:
         return dict(

@@ -36,6 +36,7 @@ class HeaderError(InputError):
 
 
 _ATEXT_ADDR = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+\.?[A-Za-z0-9-]*$")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _PLAIN_PHRASE = re.compile(r"^[\x21-\x7e]+(?: [\x21-\x7e]+)*$")
 _CHUNK = 42  # bytes of UTF-8 per encoded-word: 56 base64 chars, a word of 68
 
@@ -84,7 +85,11 @@ def _phrase(name: str) -> str:
 
 
 def address(addr: str, what: str) -> str:
-    """``addr`` as an ASCII addr-spec; an internationalised domain becomes IDNA."""
+    """``addr`` as an addr-spec; an internationalised domain becomes IDNA.
+
+    The result is ASCII unless the local part is not (RFC 6531 ``müller@…``),
+    which only a server offering SMTPUTF8 takes.
+    """
     refuse_newlines(addr, what)
     addr = addr.strip()
     local, at, domain = addr.rpartition("@")
@@ -99,10 +104,23 @@ def address(addr: str, what: str) -> str:
         if encoded is None or encoded.startswith("!"):
             raise HeaderError(f"{what} {addr!r} has an invalid domain")
         addr = f"{local}@{encoded}"
-    if not _ATEXT_ADDR.match(addr) or ".." in addr:
+    if not local.isascii():
+        # RFC 6531 extends atext by every non-ASCII character; written raw in
+        # the header (RFC 6532), which the SMTP gateway announces as SMTPUTF8.
+        # Control characters and separators of any script stay out: they would
+        # hide or split the address.
+        if any(not c.isascii() and unicodedata.category(c)[0] in "CZ" for c in local):
+            raise HeaderError(
+                f"{what} {addr!r} contains a control character or a space",
+                hint="remove invisible characters and spaces from the address",
+            )
+        plain = _NON_ASCII.sub("a", addr)
+    else:
+        plain = addr
+    if not _ATEXT_ADDR.match(plain) or ".." in addr:
         raise HeaderError(
             f"{what} {addr!r} is not an address a mail server accepts",
-            hint="addresses need an ASCII local part without spaces or brackets",
+            hint="addresses need a local part without spaces, brackets or quotes",
         )
     return addr
 
@@ -124,13 +142,43 @@ def mailbox(name: str, addr: str, what: str) -> str:
     return f"{_phrase(name)} <{addr}>"
 
 
+# Characters that end or split an unquoted name before <address> in a header.
+_NEEDS_QUOTES = re.compile(r'[\[\]:;,@\\"]')
+
+
+def split_mailbox(value: str, what: str) -> tuple[str, str]:
+    """``(name, address)`` of a configured ``Name <address>`` or bare address.
+
+    ``parseaddr`` reads ``Presse [Mainz] <p@example.org>`` as the address
+    "Presse" and ``Presse: Mainz <…>`` as the name "Mainz": such a name has to
+    be quoted, and saying so beats a baffling "not an address".
+    """
+    refuse_newlines(value, what)
+    value = value.strip()
+    lt = value.rfind("<")
+    if lt > 0 and value.endswith(">"):
+        name = value[:lt].strip()
+        bad = _NEEDS_QUOTES.search(name) if not name.startswith('"') else None
+        if bad:
+            quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+            raise HeaderError(
+                f"{what} {value!r}: the name contains {bad.group()!r}, "
+                "which a mail header reads as punctuation unless the name is quoted",
+                hint=f"put the name in double quotes: '\"{quoted}\" {value[lt:]}'",
+            )
+    name, addr = parseaddr(value)
+    if not addr or "@" not in addr:
+        raise HeaderError(
+            f"{what} {value!r} is not an e-mail address",
+            hint='write an address, or a name and an address: "Press Office <press@example.org>"',
+        )
+    return name, addr
+
+
 @lru_cache(maxsize=64)
 def mailbox_from_string(value: str, what: str) -> str:
     """A configured sender such as ``Stadt Mainz <presse@mainz.de>``."""
-    refuse_newlines(value, what)
-    name, addr = parseaddr(value)
-    if not addr:
-        raise HeaderError(f"{what} {value!r} is not an e-mail address")
+    name, addr = split_mailbox(value, what)
     return mailbox(name, addr, what)
 
 

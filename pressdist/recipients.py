@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -137,6 +138,8 @@ def check_address(text: str) -> tuple[str, str, bool]:
     if smtputf8:
         # RFC 6531 extends atext by every non-ASCII character.
         plain = re.sub(r"[^\x00-\x7f]", "a", local)
+        if any(not c.isascii() and unicodedata.category(c)[0] in "CZ" for c in local):
+            raise ValueError(f"{addr!r} contains an invisible character or a space")
         if not _DOT_ATOM.match(plain):
             raise ValueError(f"{addr!r}: the part before '@' is not a valid mailbox name")
     elif not (_DOT_ATOM.match(local) or _QUOTED.match(local)):
@@ -272,6 +275,72 @@ def _parse_header(line: str) -> tuple[str, list[str]]:
     return best[2], best[3]
 
 
+MAX_ROW_LINES = 20  # physical lines one row may span (cells with Alt+Enter line breaks)
+_OPEN = "a quote opened in this row is never closed"
+
+
+def _parse_row(text: str, delim: str) -> list[str] | str:
+    """The cells of ``text``, or why it cannot be read (``_OPEN`` for an unclosed quote)."""
+    try:
+        return next(csv.reader([text], delimiter=delim, strict=True), [])
+    except csv.Error as exc:
+        return _OPEN if "end of data" in str(exc) else f"broken quoting ({exc})"
+
+
+def _fits(row: list[str], width: int) -> bool:
+    # Excel pads rows with trailing empty cells; those are harmless.
+    return len(row) == width or (len(row) > width and not any(c.strip() for c in row[width:]))
+
+
+def _records(
+    fh: Iterable[str], first: int, delim: str, width: int
+) -> Iterator[tuple[int, list[str] | str]]:
+    """``(line, cells)`` for each row, or ``(line, why)`` for a row that cannot be read.
+
+    Row by row, not one csv.reader over the file: a stray quote then costs one
+    row (reported), not every row after it. But Excel writes a line break typed
+    into a cell (Alt+Enter) as a line break inside the quoted cell, so a row
+    whose quote is still open at the end of the line continues on the next
+    ones: up to MAX_ROW_LINES lines, and only if the lines joined make a row as
+    wide as the header. Otherwise the quote was a stray one: the row is
+    reported at its first line and the lines after it are read again as rows.
+    """
+    lines = enumerate(fh, start=first)
+    back: list[tuple[int, str]] = []  # lines read ahead and given back, last first
+
+    def next_line() -> tuple[int, str] | None:
+        return back.pop() if back else next(lines, None)
+
+    while (item := next_line()) is not None:
+        start, physical = item
+        text = physical.rstrip("\r\n")
+        if not text.strip():
+            continue
+        row = _parse_row(text, delim)
+        if row == _OPEN:
+            taken: list[tuple[int, str]] = []
+            joined: list[str] | str = _OPEN
+            while joined == _OPEN and len(taken) < MAX_ROW_LINES - 1:
+                following = next_line()
+                if following is None:
+                    break
+                taken.append(following)
+                text += "\n" + following[1].rstrip("\r\n")
+                joined = _parse_row(text, delim)
+            if isinstance(joined, list) and _fits(joined, width):
+                yield start, joined
+                continue
+            back.extend(reversed(taken))
+        yield start, row
+
+
+def _one_line(cell: str) -> str:
+    """A cell as one line: a line break typed into it becomes a space."""
+    if "\n" in cell or "\r" in cell:
+        return " ".join(cell.split())
+    return cell.strip()
+
+
 def read_list(
     name: str, path: Path, problems: list[Problem], info: ListFile | None = None
 ) -> Iterator[Recipient]:
@@ -348,25 +417,10 @@ def read_list(
                 )
             )
         known_codes: dict[str, bool] = {}
-        # Row by row, not one csv.reader over the file: a stray quote then costs
-        # one row (reported), not every row after it. No cell of a list holds a
-        # line break, so nothing legitimate is lost.
-        for start, physical in enumerate(fh, start=header_no + 1):
-            text = physical.rstrip("\r\n")
-            if not text.strip():
-                continue
-            try:
-                row = next(csv.reader([text], delimiter=delim, strict=True))
-            except csv.Error as exc:
-                what = (
-                    "a quote opened in this row is never closed"
-                    if "end of data" in str(exc)
-                    else f"broken quoting ({exc})"
-                )
+        for start, row in _records(fh, header_no + 1, delim, len(columns)):
+            if isinstance(row, str):
                 problems.append(
-                    Problem(
-                        path, start, what, ERROR, 'a cell with quotes must start and end with "'
-                    )
+                    Problem(path, start, row, ERROR, 'a cell with quotes must start and end with "')
                 )
                 continue
             if not "".join(row).strip():
@@ -388,7 +442,7 @@ def read_list(
                         )
                     )
                     continue
-            cells = {c: row[i].strip() for i, c in enumerate(columns) if c}
+            cells = {c: _one_line(row[i]) for i, c in enumerate(columns) if c}
             try:
                 address, key, smtputf8 = check_address(cells["email"])
             except ValueError as exc:

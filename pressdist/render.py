@@ -404,7 +404,7 @@ class RenderedMessage:
         if not salutation:
             return b"".join(
                 (
-                    headers.encode("ascii"),
+                    headers.encode("utf-8"),
                     self._head,
                     self._text_tail,
                     self._html_head,
@@ -422,7 +422,7 @@ class RenderedMessage:
         )
         return b"".join(
             (
-                headers.encode("ascii"),
+                headers.encode("utf-8"),
                 self._head,
                 text_greeting,
                 self._text_tail,

@@ -168,7 +168,7 @@ def plan(
     problems: list[Problem] = []
     chosen: dict[str, Choice] = {}
     per_target: dict[str, LanguageLine] = {}
-    journal = jr.Journal(_journal_path(workspace)) if _journal_path(workspace).exists() else None
+    journal = jr.Journal.read_only(_journal_path(workspace))
     in_flight = 0
     try:
         for batch in batches(iter_recipients(lists, problems)):
@@ -247,27 +247,45 @@ def plan(
 def run(plan: Plan, *, dry_run: bool = False, progress: Progress | None = None) -> Report:
     """Deliver what the plan says; the journal makes it resumable.
 
-    ``dry_run`` renders and personalises every message but hands none to the
-    gateway and writes no journal. Raises GatewayError when the gateway cannot
-    be opened, or stops cleanly (journal intact, ``report.stopped`` set) when
-    it fails during the run.
+    ``dry_run`` renders and personalises every message the real run would
+    send (the journal is read, never written) but hands none to the gateway.
+    Raises GatewayError when the gateway cannot be opened, or stops cleanly
+    (journal intact, ``report.stopped`` set) when it fails during the run.
     """
     if dry_run:
-        return asyncio.run(DeliveryRun(plan, None, progress, True).run())
+        # Read-only: the dry run skips exactly whom the real run would skip.
+        reader = jr.Journal.read_only(_journal_path(plan.workspace))
+        try:
+            return asyncio.run(DeliveryRun(plan, reader, progress, True).run())
+        finally:
+            if reader is not None:
+                reader.close()
     with _lock(plan.workspace), jr.Journal(_journal_path(plan.workspace)) as journal:
         report = asyncio.run(DeliveryRun(plan, journal, progress, False).run())
     return report
 
 
-def send_test(plan: Plan, address: str, *, progress: Progress | None = None) -> Report:
-    """A test copy of every sendable language to ``address``; the journal is not touched."""
-    from pressdist.gateways import Envelope
+def to_address(address: str) -> tuple[str, str]:
+    """``(address, key)`` for ``--to``, or InputError: checked before anything else happens."""
+    from pressdist.mime import HeaderError
+    from pressdist.mime import address as header_address
     from pressdist.recipients import check_address
 
     try:
         addr, key, _ = check_address(address)
+        header_address(addr, "address")  # what the list accepts but To cannot carry
     except ValueError as exc:
         raise InputError(f"--to: invalid address: {exc}") from None
+    except HeaderError as exc:
+        raise InputError(f"--to: invalid address: {exc.message}", hint=exc.hint) from None
+    return addr, key
+
+
+def send_test(plan: Plan, address: str, *, progress: Progress | None = None) -> Report:
+    """A test copy of every sendable language to ``address``; the journal is not touched."""
+    from pressdist.gateways import Envelope
+
+    addr, key = to_address(address)
     domain = message_id_domain(plan.workspace)
     nonce = f"{time.time_ns():x}"
     envelopes = []

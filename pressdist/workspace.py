@@ -8,6 +8,7 @@ It does not know what is inside the files; the other modules do.
 from __future__ import annotations
 
 import json
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -87,6 +88,52 @@ def _line_of(text: str, key: str) -> int | None:
         return text.count("\n", 0, m.start()) + 1
     m = re.search(rf"^\s*\[[^\]]*\b{re.escape(key)}\b[^\]]*\]", text, re.M)
     return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+# A table header, ``[a.b]`` or ``[[a.b]]``: where one table ends and the next begins.
+_HEADER = re.compile(r"^[ \t]*\[{1,2}([^\[\]\n]*)\]{1,2}[ \t]*(?:#.*)?$", re.M)
+
+
+def _assignment(key: str) -> re.Pattern[str]:
+    k = re.escape(key)
+    # ``key =`` or, for a dotted key, ``key.sub =``; bare or quoted.
+    return re.compile(rf"^[ \t]*(?:\"{k}\"|'{k}'|{k})[ \t]*[=.]", re.M)
+
+
+def line_in_table(text: str, table: tuple[str, ...], key: str | None = None) -> int | None:
+    """The line of ``key`` inside the TOML table ``table`` (e.g. ("gateways", "outbox")).
+
+    ``_line_of`` looks for a key anywhere, which is wrong for keys that many
+    tables share (``type``, ``path``): this one looks only between the table's
+    header and the next one. Without ``key``, or when the key is not there, the
+    header's line; for a table written inline or with dotted keys, the line
+    that names it in its parent. None when the table is not in ``text``.
+    """
+    headers = list(_HEADER.finditer(text))
+    start, end, found = 0, headers[0].start() if headers else len(text), not table
+    for i, m in enumerate(headers):
+        if tuple(p.strip().strip("\"'") for p in m.group(1).split(".")) == table:
+            start, found = m.start(), True
+            end = headers[i + 1].start() if i + 1 < len(headers) else len(text)
+            break
+    if not found:
+        return line_in_table(text, table[:-1], table[-1]) if table else None
+    if key is not None:
+        m = _assignment(key).search(text, start, end)
+        if m:
+            start = m.start()
+        elif not table:
+            return None
+    return text.count("\n", 0, start) + 1
+
+
+def config_line(path: Path, table: tuple[str, ...], key: str | None = None) -> int | None:
+    """``line_in_table`` for the file at ``path``; None when it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return line_in_table(text, table, key)
 
 
 def _check(table: dict[str, Any], schema: dict[str, Any], prefix: str, path: Path, text: str):
@@ -180,16 +227,28 @@ def load_config(path: Path) -> Config:
         fallback[lang] = [_language(c, f"fallback.{key}", path, text) for c in chain]
     cfg.fallback = fallback
     cfg.send = dict(data.get("send", {}))
+    for key, least in (("max_attempts", 1), ("retry_base_seconds", 0), ("retry_max_seconds", 0)):
+        value = cfg.send.get(key)
+        if value is not None and not (math.isfinite(value) and value >= least):
+            raise ConfigError(
+                f"'send.{key}' must be "
+                + ("at least 1 (the first attempt counts)" if least else "0 or more seconds")
+                + f", not {value}",
+                path=path,
+                line=line_in_table(text, ("send",), key),
+            )
     for name, g in data.get("gateways", {}).items():
         if not isinstance(g, dict):
             raise ConfigError(
-                f"'gateways.{name}' must be a table", path=path, line=_line_of(text, name)
+                f"'gateways.{name}' must be a table",
+                path=path,
+                line=line_in_table(text, ("gateways",), name),
             )
         if "type" not in g:
             raise ConfigError(
                 f"gateway '{name}' needs a 'type' (maildir, smtp or http)",
                 path=path,
-                line=_line_of(text, name),
+                line=line_in_table(text, ("gateways", name)),
             )
     cfg.gateways = {name: dict(g) for name, g in data.get("gateways", {}).items()}
     return cfg

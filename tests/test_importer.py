@@ -464,3 +464,25 @@ def test_words_hyphenated_at_line_ends_are_joined_with_a_warning() -> None:
         "a.txt:7: joined words hyphenated at a line end: Wirtschaftsförderung, "
         "Investitionsberatung — check them"
     ]
+
+
+# Long ids ------------------------------------------------------------------------
+def test_an_id_from_a_long_title_is_cut_at_a_dash() -> None:
+    title = "Deutsch-Chinesische Industriestädteallianz (ISA) - Delegationsreise nach Foshan"
+    assert default_release_id("neu", dt.date(2019, 11, 4), title) == (
+        "2019-11-04-deutsch-chinesische-industriestaedteallianz-isa"
+    )
+    long_stem = "pm-2019-11-04-" + "-".join(["delegationsreise"] * 8)
+    assert default_release_id(long_stem, dt.date(2019, 11, 4), "x") == (
+        "2019-11-04-delegationsreise-delegationsreise"  # a third would make 61
+    )
+
+
+@given(st.text(min_size=1, max_size=300), st.text(max_size=300))
+@settings(max_examples=200)
+def test_a_default_id_is_never_longer_than_60_and_always_valid(stem: str, title: str) -> None:
+    from pressdist.workspace import validate_release_id
+
+    release_id = default_release_id(stem, dt.date(2019, 11, 4), title)
+    assert len(release_id) <= 60
+    assert validate_release_id(release_id) == release_id

@@ -194,6 +194,56 @@ def test_broken_rows_are_reported_with_file_and_line_and_others_still_read(tmp_p
     assert str(quote).startswith(f"{path}:3:")
 
 
+def test_a_cell_with_line_breaks_from_excel_is_one_row_and_later_lines_stay_right(tmp_path):
+    path = write(
+        tmp_path / "l.csv",
+        "E-Mail;Name;Sprache;Organisation;Anrede\r\n"
+        'a@example.org;Anna;de;"Zeitung\nRedaktion\n\nLokales";"Sehr geehrte\nFrau A"\r\n'
+        "b@example.org;Bernd;de;Radio;\r\n"
+        '"c@example.org;C;de;Blatt;\r\n'  # a stray quote, never closed
+        "d@example.org;Dora;en;TV;\r\n",
+        "cp1252",
+    )
+    rows, problems, _ = read(path)
+    assert [(r.address, r.line) for r in rows] == [
+        ("a@example.org", 2),  # lines 2-6
+        ("b@example.org", 7),
+        ("d@example.org", 9),
+    ]
+    assert rows[0].organisation == "Zeitung Redaktion Lokales"
+    assert rows[0].salutation == "Sehr geehrte Frau A"  # one line: it heads the mail
+    assert [(p.line, p.message) for p in errors(problems)] == [
+        (8, "a quote opened in this row is never closed")
+    ]
+
+
+def test_a_quote_never_closed_names_the_line_the_row_began_and_costs_only_that_row(tmp_path):
+    body = "".join(f"r{i}@example.org,R{i},de\n" for i in range(30))
+    path = write(tmp_path / "l.csv", 'email,name,language\n"x@example.org,X,de\n' + body)
+    rows, problems, _ = read(path)
+    assert [(p.line, p.severity) for p in problems] == [(2, ERROR)]
+    assert "never closed" in problems[0].message
+    assert [r.line for r in rows] == list(range(3, 33))
+
+
+def test_a_multi_line_cell_is_joined_over_at_most_twenty_lines(tmp_path):
+    def listing(breaks: int) -> Path:
+        cell = "\n".join(f"Zeile {i}" for i in range(breaks + 1))
+        return write(
+            tmp_path / f"l{breaks}.csv",
+            f'email,name,language,organisation\na@example.org,A,de,"{cell}"\nb@example.org,B,de,\n',
+        )
+
+    rows, problems, _ = read(listing(19))  # a row of 20 lines
+    assert problems == [] and [r.line for r in rows] == [2, 22]
+    rows, problems, _ = read(listing(20))  # 21 lines: not a cell, a broken row
+    assert [(p.line, p.message) for p in errors(problems)][0] == (
+        2,
+        "a quote opened in this row is never closed",
+    )
+    assert rows[-1].address == "b@example.org" and rows[-1].line == 23
+
+
 def test_unknown_and_missing_languages(tmp_path):
     path = write(
         tmp_path / "l.csv",

@@ -307,6 +307,46 @@ def test_a_sharp_s_domain_keeps_its_idna_2008_form_as_in_the_lists(messages):
     assert msg["From"].addresses[0].domain == "xn--strae-oqa.example"
 
 
+@pytest.mark.parametrize("policy", [email.policy.SMTPUTF8, email.policy.default])
+def test_a_utf8_mailbox_name_is_written_raw_in_to_and_parses_back_intact(messages, policy):
+    data = send_one(messages["de"], to="müller@example.org", to_name="Jörg Müller")
+    head = data.split(b"\r\n\r\n", 1)[0]
+    assert b"To: =?utf-8?b?" in head or b'To: "' in head
+    assert "<müller@example.org>".encode() in head  # RFC 6532: UTF-8, not encoded-words
+    # Python's bytes parser reads headers as ASCII (surrogate escapes); a
+    # reader of RFC 6532 mail decodes the header section as UTF-8.
+    msg = email.message_from_string(data.decode("utf-8"), policy=policy)
+    (to,) = msg["To"].addresses
+    assert to.addr_spec == "müller@example.org"
+    assert to.display_name == "Jörg Müller"
+    assert not msg.defects
+    # Everything but that one header stays ASCII: the body is built once for all.
+    assert data.replace("müller".encode(), b"mueller").isascii()
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "mül ler@example.org",  # a space
+        "mül\u00a0ler@example.org",  # no-break space (Zs)
+        "mül\u3000ler@example.org",  # ideographic space (Zs)
+        "mül\u200bler@example.org",  # zero-width space (Cf)
+        "mül\u2028ler@example.org",  # line separator (Zl)
+        "mül\x85ler@example.org",  # next line (Cc)
+        "mül<ler@example.org",  # a special
+        "mül,ler@example.org",
+        "mül..ler@example.org",
+    ],
+)
+def test_a_utf8_mailbox_name_with_a_control_separator_or_special_is_refused(messages, address):
+    from pressdist.recipients import check_address
+
+    with pytest.raises(HeaderError):
+        send_one(messages["de"], to=address)
+    with pytest.raises(ValueError):  # the lists refuse it too, before any send
+        check_address(address)
+
+
 _names = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=80
 )

@@ -69,8 +69,10 @@ def ws(example_workspace: Path) -> Workspace:
 
 def outbox(root: Path) -> list[email.message.EmailMessage]:
     box = mailbox.Maildir(root / "outbox", factory=None, create=False)
+    # Decoded as UTF-8, as a reader of RFC 6532 mail does: a UTF-8 mailbox name
+    # is written raw in To (the bytes parser would leave surrogate escapes).
     return [
-        email.message_from_bytes(box.get_bytes(k), policy=email.policy.default)
+        email.message_from_string(box.get_bytes(k).decode("utf-8"), policy=email.policy.default)
         for k in box.iterkeys()
     ]
 
@@ -257,6 +259,26 @@ def test_a_bad_header_setting_is_one_config_error_not_a_failure_per_recipient(ws
     with pytest.raises(ConfigError) as exc:
         send.plan(Workspace.open(ws.root), RELEASE, ["test"])
     assert exc.value.path == ws.root / "pressdist.toml"
+    assert not (ws.state_dir / jr.FILE_NAME).exists()
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ['reply_to = "Redaktion <redäktion@example.org>"', 'unsubscribe_mailto = "äb@example.org"'],
+)
+def test_a_utf8_mailbox_name_in_a_header_setting_is_one_config_error(ws, setting):
+    text = (ws.root / "pressdist.toml").read_text("utf-8")
+    key = setting.split(" =")[0]
+    text = re.sub(rf"(?m)^{key} = .*\n", "", text)
+    if key == "reply_to":
+        text = setting + "\n" + text
+    else:
+        text = text.replace("[send]\n", "[send]\n" + setting + "\n", 1)
+    (ws.root / "pressdist.toml").write_text(text, "utf-8")
+    with pytest.raises(ConfigError) as exc:
+        send.plan(Workspace.open(ws.root), RELEASE, ["test"])
+    assert exc.value.path == ws.root / "pressdist.toml"
+    assert "not ASCII" in exc.value.message
     assert not (ws.state_dir / jr.FILE_NAME).exists()
 
 

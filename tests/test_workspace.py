@@ -122,6 +122,31 @@ def test_wrong_type_names_key_and_line(tmp_path: Path) -> None:
     assert "'memory.threshold' must be a whole number, not str" in err.value.message
 
 
+@pytest.mark.parametrize(
+    ("setting", "key"),
+    [
+        ("max_attempts = 0", "max_attempts"),
+        ("max_attempts = -3", "max_attempts"),
+        ("retry_base_seconds = -1", "retry_base_seconds"),
+        ("retry_max_seconds = -0.5", "retry_max_seconds"),
+        ("retry_max_seconds = inf", "retry_max_seconds"),
+        ("retry_base_seconds = nan", "retry_base_seconds"),
+    ],
+)
+def test_send_attempts_and_retry_times_out_of_range_name_key_and_line(
+    tmp_path: Path, setting: str, key: str
+) -> None:
+    path = _config(tmp_path, f'[gateways.x]\ntype = "maildir"\n[send]\ngateway = "x"\n{setting}\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{path}:5: 'send.{key}' must be ")
+
+
+def test_send_retry_settings_at_their_limits_are_accepted(tmp_path: Path) -> None:
+    text = "[send]\nmax_attempts = 1\nretry_base_seconds = 0\nretry_max_seconds = 0.5\n"
+    assert load_config(_config(tmp_path, text)).send["max_attempts"] == 1
+
+
 def test_boolean_is_not_accepted_as_a_number(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="min_translated"):
         load_config(_config(tmp_path, "[readiness]\nmin_translated = true\n"))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from pressdist import __version__
 from pressdist.errors import PressdistError
@@ -23,7 +24,23 @@ if TYPE_CHECKING:
 
     from pressdist.workspace import Workspace
 
+
+class HelpGroup(TyperGroup):
+    """A command group that, called without a command, shows its help and exits 0.
+
+    Click's ``no_args_is_help`` exits 2 as for a usage error; but asking
+    `pressdist` what it can do is no mistake.
+    """
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            typer.echo(ctx.get_help())
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
+
 app = typer.Typer(
+    cls=HelpGroup,
     name="pressdist",
     help=(
         "Press releases in several languages: extract, translate with a memory, "
@@ -98,6 +115,16 @@ def shown_path(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+# What every listing command says on a workspace without releases: an empty
+# list is not a mistake, so it is no error either (exit 0).
+NO_RELEASES = "No releases yet — `pressdist import FILE` adds one."
+
+
+def say_no_releases(*, stderr: bool = False) -> None:
+    """Tell the user there is nothing to list (on stderr when stdout carries JSON)."""
+    console(stderr=stderr).print(NO_RELEASES, markup=False)
 
 
 def warn(message: str) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from pressdist.cli import app, console, open_workspace, shown_path
+from pressdist.cli import app, console, open_workspace, say_no_releases, shown_path
 
 # Room the findings table needs besides its columns that must not wrap: the
 # borders and padding of five columns plus a readable message column.
@@ -33,13 +33,16 @@ def check(
     """
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from pressdist.checks import ERROR, readiness
 
     ws = open_workspace()
     ids = release_ids or ws.release_ids()
     if not ids:
-        console().print("No releases in releases/ yet.")
+        if as_json:
+            print(json.dumps({"findings": [], "readiness": []}, indent=2))
+        say_no_releases(stderr=as_json)
         return
     wanted = [ws.language(x) for x in lang] if lang else None
     failed = False
@@ -107,7 +110,14 @@ def check(
         else:
             via = f"; readers get {r.serves}" if r.serves else "; its readers get nothing"
             verdict = f"[red]not sendable[/]{escape(via)}"
-        out.print(f"{rid} {r.language}: {verdict} ({r.translated}/{r.total} translated)")
+        head = f"{rid} {r.language}: {verdict}"
+        count = f"({r.translated}/{r.total} translated)"
+        if len(Text.from_markup(f"{head} {count}")) <= out.width:
+            out.print(f"{head} {count}")
+        else:
+            # Never broken mid-verdict: the count goes below, like the reasons.
+            out.print(head, soft_wrap=True)
+            out.print(f"  {count}")
         for reason in r.reasons:
             out.print(f"  - {escape(reason)}", soft_wrap=True)
     if failed:
@@ -131,8 +141,11 @@ def preview(
     """Write every language's mail as .eml plus an index.html showing them side by side."""
     from rich.markup import escape
 
+    from pressdist.files import output_folder
     from pressdist.preview import write_preview
 
+    if output is not None:
+        output_folder(output)  # the preview folder itself may be new, not its parent
     ws = open_workspace()
     release = ws.load_release(release_id)
     folder = output or (ws.state_dir / "preview" / release.id)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pressdist.cli import app, console, open_workspace, shown_path, warn
+from pressdist.cli import app, console, open_workspace, say_no_releases, shown_path, warn
 
 
 @app.command()
@@ -45,7 +45,7 @@ def import_(
     """Turn a release as it comes out of a PDF into releases/<id>.md."""
     from pressdist.errors import InputError
     from pressdist.files import atomic_write
-    from pressdist.importer import import_file
+    from pressdist.importer import import_file, same_release
     from pressdist.release import dumps, loads
     from pressdist.workspace import validate_release_id
 
@@ -66,6 +66,12 @@ def import_(
     written = loads(text, release.id, path=target)  # never write what we could not read back
     for message in imported.warnings:
         warn(message)
+    for other in same_release(workspace, release):
+        warn(
+            f"{shown_path(workspace.release_path(other))} has the same date and title: "
+            f"is this the same release again? To update that one instead: "
+            f"pressdist import {file} --id {other} --force"
+        )
     atomic_write(target, text)
     from rich.markup import escape
 
@@ -119,7 +125,7 @@ def releases_() -> None:
     if table.row_count:
         console().print(table)
     elif not failed:
-        console().print("No releases yet — add one with `pressdist import FILE`.")
+        say_no_releases()
     for exc in failed:
         warn(str(exc))
     if failed:

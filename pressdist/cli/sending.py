@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pressdist.cli import app, console, open_workspace, shown_path, warn
+from pressdist.cli import HelpGroup, app, console, open_workspace, shown_path, warn
 from pressdist.errors import PressdistError
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pressdist.send import Plan, Report
 
 recipients_app = typer.Typer(
+    cls=HelpGroup,
     help="Check and show distribution lists (recipients/<list>.csv).",
     no_args_is_help=True,
 )
@@ -332,6 +333,8 @@ def send(
         raise PressdistError(
             "no list given", hint="name one with --list NAME (or --to ADDRESS for a test copy)"
         )
+    if to:
+        to = sending.to_address(to)[0]  # refused before anything is planned or printed
     try:
         plan = sending.plan(
             ws, release_id, lists, gateway=gateway, resend=resend, allow_fallback=allow_fallback
@@ -408,7 +411,7 @@ def _exit(report: Report, release_id: str) -> None:
     from pressdist.errors import GatewayError
 
     if report.failures:
-        table, _left_out = _fitted_table(
+        table, left_out = _fitted_table(
             "Not delivered",
             [
                 ("Address", True, {"no_wrap": True}),
@@ -423,6 +426,8 @@ def _exit(report: Report, release_id: str) -> None:
             ],
         )
         console().print(table)
+        if left_out:
+            console().print(f"[dim]Left out to fit the terminal: {', '.join(left_out)}.[/]")
         if len(report.failures) > 200:
             console().print(
                 f"… {len(report.failures) - 200} more: `pressdist log {release_id} --failed`"
@@ -489,31 +494,60 @@ def log(
         from pressdist.workspace import validate_release_id
 
         validate_release_id(release_id)
-    path = ws.state_dir / jr.FILE_NAME
-    if not path.exists():
-        if as_json:
-            print("[]")
-        else:
-            console().print("Nothing sent yet (no journal in .pressdist/).")
-        return
-    with jr.Journal(path) as journal:
+    journal = jr.Journal.read_only(ws.state_dir / jr.FILE_NAME)
+    try:
+        # A release deleted after it was sent still has its deliveries; a typo
+        # has neither, and "nothing recorded" would hide the typo.
+        known = ws.release_ids()
+        if (
+            release_id
+            and release_id not in known
+            and (journal is None or not journal.has_release(release_id))
+        ):
+            raise PressdistError(
+                f"no release '{release_id}' in this workspace, and nothing sent for it",
+                path=ws.releases_dir,
+                hint=("releases here: " + ", ".join(known))
+                if known
+                else "add one with `pressdist import FILE`",
+            )
         if as_json or csv_file:
-            rows = [
-                {k: getattr(d, k) for k in _LOG_FIELDS}
-                for d in journal.deliveries(release_id, failed=failed)
-            ]
+            rows = (
+                [
+                    {k: getattr(d, k) for k in _LOG_FIELDS}
+                    for d in journal.deliveries(release_id, failed=failed)
+                ]
+                if journal is not None
+                else []
+            )
             if csv_file:
                 _write_csv(csv_file, rows)
-                console(stderr=True).print(f"{len(rows)} deliveries written to {csv_file}")
+                if rows:
+                    console(stderr=True).print(f"{len(rows)} deliveries written to {csv_file}")
+                else:
+                    what = "Nothing sent yet" if journal is None else "No deliveries recorded"
+                    if journal is not None and release_id:
+                        what += f" for {release_id}"
+                    if journal is not None and failed:
+                        what += " that failed"
+                    console(stderr=True).print(
+                        f"{what}: {csv_file} has the column names only, no deliveries."
+                    )
             if as_json:
                 import json
 
                 print(json.dumps(rows, ensure_ascii=False, indent=2))
             return
+        if journal is None:
+            console().print("Nothing sent yet (no journal in .pressdist/).")
+            return
         if not release_id and not failed:
             _runs_table(journal)
             return
         _deliveries_table(journal, release_id, failed)
+    finally:
+        if journal is not None:
+            journal.close()
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
@@ -528,7 +562,7 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     for row in rows:
         writer.writerow([csv_safe("" if row[k] is None else str(row[k])) for k in _LOG_FIELDS])
     # The BOM makes Excel read UTF-8 (names, Chinese) instead of guessing a code page.
-    atomic_write(path, "\ufeff" + buf.getvalue())
+    atomic_write(path, "\ufeff" + buf.getvalue(), make_folders=False)  # a typo makes no folders
 
 
 def _fitted_table(title: str, columns: list[tuple[str, bool, dict]], rows: list[list[str]]):  # type: ignore[no-untyped-def]

@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
-from pressdist.cli import app, console, open_workspace
+from pressdist.cli import NO_RELEASES, HelpGroup, app, console, open_workspace, say_no_releases
 from pressdist.errors import InputError, NotReady
 
 memory_app = typer.Typer(
+    cls=HelpGroup,
     help="The translation memory: search it, import and export TMX, see what it holds.",
     no_args_is_help=True,
 )
@@ -18,14 +19,12 @@ app.add_typer(memory_app, name="memory")
 
 
 def _release_ids(workspace, ids: list[str] | None, all_: bool) -> list[str]:
-    """The releases asked for; none named (or --all) means every release."""
+    """The releases asked for; none named (or --all) means every release.
+
+    Every release of an empty workspace is no release at all (the caller says
+    so and exits 0); a release named but missing is an error.
+    """
     known = workspace.release_ids()
-    if not known:
-        raise InputError(
-            "no releases in this workspace",
-            path=workspace.releases_dir,
-            hint="`pressdist import FILE` or write releases/<id>.md",
-        )
     if all_ or not ids:
         return known
     for rid in ids:
@@ -33,7 +32,7 @@ def _release_ids(workspace, ids: list[str] | None, all_: bool) -> list[str]:
             raise InputError(
                 f"no release {rid!r}",
                 path=workspace.releases_dir,
-                hint="known: " + ", ".join(known),
+                hint="known: " + ", ".join(known) if known else NO_RELEASES,
             )
     return list(ids)
 
@@ -46,9 +45,14 @@ def _languages(workspace, lang: str | None) -> list[str]:
 
 @app.command()
 def extract(
-    ids: Annotated[list[str] | None, typer.Argument(help="Release ids (default: all).")] = None,
+    ids: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[ID]...", help="Release ids (default: all)."),
+    ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every release of the workspace.")] = False,
-    lang: Annotated[str | None, typer.Option("--lang", "-l", help="Only this language.")] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", "-l", metavar="LANG", help="Only this language.")
+    ] = None,
 ) -> None:
     """Create or update translations/<lang>/<id>.po, pre-filled from the memory."""
     from pressdist.catalog import extract as extract_catalog
@@ -56,7 +60,11 @@ def extract(
 
     ws = open_workspace()
     out = console()
-    for rid in _release_ids(ws, ids, all_):
+    release_ids = _release_ids(ws, ids, all_)
+    if not release_ids:
+        say_no_releases()
+        return
+    for rid in release_ids:
         release = ws.load_release(rid)
         for language in _languages(ws, lang):
             with open_memory(ws, language) as memory:
@@ -81,7 +89,10 @@ def _bar(percent: float, width: int = 8) -> str:
 
 @app.command()
 def status(
-    ids: Annotated[list[str] | None, typer.Argument(help="Release ids (default: all).")] = None,
+    ids: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[ID]...", help="Release ids (default: all)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when any translation is incomplete.")
@@ -93,8 +104,14 @@ def status(
     from pressdist.catalog import catalog_stats
 
     ws = open_workspace()
+    release_ids = _release_ids(ws, ids, False)
+    if not release_ids:
+        if as_json:
+            print("[]")
+        say_no_releases(stderr=as_json)
+        return
     rows = []
-    for rid in _release_ids(ws, ids, False):
+    for rid in release_ids:
         release = ws.load_release(rid)
         for language in ws.config.languages:
             s = catalog_stats(ws, release, language)
@@ -152,23 +169,50 @@ def status(
         )
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _stored_units(path: Path, language: str, source_language: str) -> set | None:
+    """The units of a memory stored earlier; None when there is none (or it is unreadable)."""
+    from pressdist import tmx
+    from pressdist.errors import PressdistError
+
+    if not path.is_file():
+        return None
+    try:
+        return set(tmx.translations(tmx.read(path, source_language=source_language), language))
+    except PressdistError:
+        return set()  # unreadable counts as different: replaced only with --force
+
+
 @memory_app.command("import")
 def memory_import(
-    file: Annotated[Path, typer.Argument(help="A TMX file (1.4) with German as a variant.")],
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="A TMX file (1.4) with German as a variant."),
+    ],
     lang: Annotated[
-        str | None, typer.Option("--lang", "-l", help="Only this language (default: all).")
+        str | None,
+        typer.Option("--lang", "-l", metavar="LANG", help="Only this language (default: all)."),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace a different memory stored under the same name."),
+    ] = False,
 ) -> None:
-    """Add a TMX memory: it is stored in translations/<lang>/ and indexed."""
+    """Add a TMX memory: it is stored as translations/<lang>/<FILE name>.tmx and indexed."""
     from pressdist import __version__, languages, tmx
     from pressdist.files import atomic_write
     from pressdist.memory import open_memory
 
     ws = open_workspace()
-    memory = tmx.read(file, source_language=ws.config.source_language)
-    wanted = _languages(ws, lang)
-    stored = 0
-    for language in wanted:
+    source = ws.config.source_language
+    memory = tmx.read(file, source_language=source)
+    # Everything is decided before anything is written: a refused import
+    # leaves every language's memory as it was.
+    plan = []
+    for language in _languages(ws, lang):
         units = tmx.translations(memory, language)
         if not units:
             if lang:
@@ -179,30 +223,49 @@ def memory_import(
                 )
             continue
         dest = ws.language_dir(language) / (Path(file).stem + ".tmx")
-        atomic_write(
-            dest,
-            tmx.dumps(
-                units, language, source_language=ws.config.source_language, tool_version=__version__
-            ),
-        )
-        open_memory(ws, language).close()  # index it now, not at the next extract
-        stored += 1
-        console().print(f"{language}: {len(units)} units stored in {dest.relative_to(ws.root)}")
-    if not stored:
+        stored = _stored_units(dest, language, source)
+        if stored is not None and stored != set(units) and not force:
+            raise InputError(
+                f"a different memory is already stored as {dest.relative_to(ws.root)}",
+                path=file,
+                hint="pass --force to replace it, or rename the file to keep both",
+            )
+        plan.append((language, units, dest, stored))
+    if not plan:
         raise InputError(
             "TMX file has no units in any target language of this workspace",
             path=file,
             hint="languages: " + ", ".join(ws.config.languages),
         )
+    out = console()
+    for language, units, dest, stored in plan:
+        rel = dest.relative_to(ws.root)
+        count = _plural(len(set(units)), "unit")
+        if stored == set(units):
+            out.print(f"{language}: {rel} unchanged ({count})", markup=False)
+            continue
+        text = tmx.dumps(units, language, source_language=source, tool_version=__version__)
+        atomic_write(dest, text)
+        open_memory(ws, language).close()  # index it now, not at the next extract
+        if stored is not None:
+            out.print(f"{language}: {rel} replaced ({count})", markup=False)
+        else:
+            out.print(f"{language}: {count} stored in {rel}", markup=False)
     if memory.skipped:
-        console().print(f"{memory.skipped} units without a German variant were skipped")
+        out.print(
+            f"{_plural(memory.skipped, 'unit')} without a German variant "
+            f"{'was' if memory.skipped == 1 else 'were'} skipped"
+        )
 
 
 @memory_app.command("export")
 def memory_export(
-    lang: Annotated[str, typer.Option("--lang", "-l", help="Target language to export.")],
+    lang: Annotated[
+        str, typer.Option("--lang", "-l", metavar="LANG", help="Target language to export.")
+    ],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="File to write (default: stdout)."),
     ] = None,
 ) -> None:
     """Write the memory of one language as TMX 1.4b (srclang de)."""
@@ -226,15 +289,21 @@ def memory_export(
     if output is None:
         sys.stdout.write(text)
     else:
-        atomic_write(output, text)
-        console(stderr=True).print(f"{len(set(units))} units written to {output}")
+        atomic_write(output, text, make_folders=False)
+        console(stderr=True).print(f"{_plural(len(set(units)), 'unit')} written to {output}")
 
 
 @memory_app.command("search")
 def memory_search(
-    text: Annotated[str, typer.Argument(help="German (or translated) text to look for.")],
-    lang: Annotated[str | None, typer.Option("--lang", "-l", help="Only this language.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many units per language.")] = 20,
+    text: Annotated[
+        str, typer.Argument(metavar="TEXT", help="German (or translated) text to look for.")
+    ],
+    lang: Annotated[
+        str | None, typer.Option("--lang", "-l", metavar="LANG", help="Only this language.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(metavar="N", help="At most this many units per language.")
+    ] = 20,
 ) -> None:
     """Concordance: units containing TEXT, or similar to it, with their translations."""
     from rich.markup import escape
@@ -242,6 +311,11 @@ def memory_search(
 
     from pressdist.memory import open_memory
 
+    if not text.strip():
+        # Empty text would match every unit: that is a mistyped command, not a search.
+        raise typer.BadParameter("give the words to look for", param_hint="TEXT")
+    if limit < 1:
+        raise typer.BadParameter(f"must be at least 1, not {limit}", param_hint="'--limit'")
     ws = open_workspace()
     found_any = False
     for language in _languages(ws, lang):
@@ -300,4 +374,6 @@ def memory_rebuild() -> None:
     for language in ws.config.languages:
         with open_memory(ws, language) as m:
             total += sum(m.stats().values())
-    console().print(f"memory index rebuilt: {total} units in {time.perf_counter() - started:.1f} s")
+    console().print(
+        f"memory index rebuilt: {_plural(total, 'unit')} in {time.perf_counter() - started:.1f} s"
+    )

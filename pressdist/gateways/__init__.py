@@ -65,12 +65,14 @@ def build(name: str, settings: dict[str, Any], *, root: Path, config_path: Path)
     import importlib
 
     from pressdist.errors import ConfigError
+    from pressdist.workspace import config_line
 
     kind = settings.get("type")
     if kind not in _REGISTRY:
         raise ConfigError(
             f"gateway '{name}' has unknown type {kind!r}",
             path=config_path,
+            line=config_line(config_path, ("gateways", name), "type"),
             hint="use one of: " + ", ".join(sorted(_REGISTRY)),
         )
     module = importlib.import_module(_REGISTRY[kind])

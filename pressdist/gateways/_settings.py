@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pressdist.errors import ConfigError
+from pressdist.workspace import config_line
 
 
 class Settings:
@@ -28,11 +29,16 @@ class Settings:
             if key not in known:
                 raise self.error(
                     f"unknown key 'gateways.{name}.{key}'",
+                    key=key,
                     hint="known keys here: " + ", ".join(sorted(known)),
                 )
 
-    def error(self, message: str, *, hint: str | None = None) -> ConfigError:
-        return ConfigError(message, path=self.config_path, hint=hint)
+    def error(
+        self, message: str, *, key: str | None = None, hint: str | None = None
+    ) -> ConfigError:
+        """An error at ``key``'s line in pressdist.toml, or at the table's header."""
+        line = config_line(self.config_path, ("gateways", self.name), key)
+        return ConfigError(message, path=self.config_path, line=line, hint=hint)
 
     def where(self, key: str) -> str:
         return f"gateways.{self.name}.{key}"
@@ -41,12 +47,14 @@ class Settings:
         value = self.table.get(key, default)
         if value is None:
             if required:
-                raise self.error(f"'{self.where(key)}' is missing")
+                raise self.error(f"'{self.where(key)}' is missing", key=key)
             return None
         if not isinstance(value, str):
-            raise self.error(f"'{self.where(key)}' must be a string, not {type(value).__name__}")
+            raise self.error(
+                f"'{self.where(key)}' must be a string, not {type(value).__name__}", key=key
+            )
         if required and not value.strip():
-            raise self.error(f"'{self.where(key)}' must not be empty")
+            raise self.error(f"'{self.where(key)}' must not be empty", key=key)
         return value
 
     def number(
@@ -58,16 +66,18 @@ class Settings:
         ok = isinstance(value, int) if integer else isinstance(value, int | float)
         if isinstance(value, bool) or not ok:
             kind = "a whole number" if integer else "a number"
-            raise self.error(f"'{self.where(key)}' must be {kind}, not {value!r}")
+            raise self.error(f"'{self.where(key)}' must be {kind}, not {value!r}", key=key)
         if value < minimum:
-            raise self.error(f"'{self.where(key)}' must be at least {minimum:g}, not {value!r}")
+            raise self.error(
+                f"'{self.where(key)}' must be at least {minimum:g}, not {value!r}", key=key
+            )
         return value
 
     def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
         value = self.text(key, default)
         if value not in choices:
             raise self.error(
-                f"'{self.where(key)}' must be one of {', '.join(choices)}, not {value!r}"
+                f"'{self.where(key)}' must be one of {', '.join(choices)}, not {value!r}", key=key
             )
         return value
 
@@ -84,12 +94,14 @@ class Settings:
         if not var.strip() or "=" in var:
             raise self.error(
                 f"'{self.where(key)}' must name an environment variable, not hold a secret",
+                key=key,
                 hint=f'e.g. {key} = "PRESSDIST_{self.name.upper()}_SECRET"',
             )
         value = os.environ.get(var)
         if value is None or value == "":
             raise self.error(
                 f"environment variable {var} (named by '{self.where(key)}') is not set",
+                key=key,
                 hint=f"export {var}=... before sending; secrets never go into pressdist.toml",
             )
         return value
@@ -101,7 +113,7 @@ class Settings:
         path = Path(value).expanduser()
         path = path if path.is_absolute() else root / path
         if not path.is_file():
-            raise self.error(f"'{self.where(key)}': file {path} not found")
+            raise self.error(f"'{self.where(key)}': file {path} not found", key=key)
         return path
 
     def ca_file(self, key: str, root: Path) -> Path | None:
@@ -115,6 +127,7 @@ class Settings:
             except ssl.SSLError:
                 raise self.error(
                     f"'{self.where(key)}': {path} holds no certificate",
+                    key=key,
                     hint="give the CA's certificate in PEM form (-----BEGIN CERTIFICATE-----)",
                 ) from None
         return path

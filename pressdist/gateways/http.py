@@ -254,16 +254,19 @@ def from_settings(
     else:
         url = table.text("url", required=True)
         if "domain" in settings:
-            raise table.error(f"'gateways.{name}.domain' is only for api = \"mailgun\"")
+            raise table.error(
+                f"'gateways.{name}.domain' is only for api = \"mailgun\"", key="domain"
+            )
         domain = None
         token = table.secret("token_env")
     assert url is not None
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise table.error(f"'gateways.{name}.url' must be an https:// URL, not {url!r}")
+        raise table.error(f"'gateways.{name}.url' must be an https:// URL, not {url!r}", key="url")
     if parts.scheme == "http" and parts.hostname not in _LOCAL_HOSTS:
         raise table.error(
             f"'gateways.{name}.url' would send mail and the key unencrypted to {parts.hostname}",
+            key="url",
             hint="use https://; plain http is allowed only for a service on this machine",
         )
     ca_file = table.ca_file("ca_file", root)

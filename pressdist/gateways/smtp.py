@@ -443,26 +443,30 @@ def from_settings(
         raise table.error(
             f"'gateways.{name}.security = \"none\"' sends mail and passwords unencrypted; "
             f"it is allowed only for a server on this machine, not {host}",
+            key="security",
             hint='use security = "starttls" (port 587) or "ssl" (port 465)',
         )
     port = int(table.number("port", _DEFAULT_PORT[security], minimum=1, integer=True) or 0)
     if port > 65535:
-        raise table.error(f"'gateways.{name}.port' must be at most 65535, not {port}")
+        raise table.error(f"'gateways.{name}.port' must be at most 65535, not {port}", key="port")
     username = table.text("username")
     if (username is None) != ("password_env" not in settings):
         raise table.error(
-            f"'gateways.{name}' needs both 'username' and 'password_env' for a login, or neither"
+            f"'gateways.{name}' needs both 'username' and 'password_env' for a login, or neither",
+            key="username" if username is not None else "password_env",
         )
     password = table.secret("password_env") if username is not None else None
     helo = table.text("helo")
     if helo is not None and (not helo.isascii() or not helo or _UNSAFE_ADDRESS.search(helo)):
-        raise table.error(f"'gateways.{name}.helo' must be a host name, not {helo!r}")
+        raise table.error(f"'gateways.{name}.helo' must be a host name, not {helo!r}", key="helo")
     connections = int(table.number("connections", 4, minimum=1, integer=True) or 4)
     rate = table.number("rate_per_minute", None, minimum=1)
     timeout = float(table.number("timeout", 30, minimum=1) or 30)
     ca_file = table.ca_file("ca_file", root)
     if ca_file is not None and security == "none":
-        raise table.error(f'\'gateways.{name}.ca_file\' needs security = "starttls" or "ssl"')
+        raise table.error(
+            f'\'gateways.{name}.ca_file\' needs security = "starttls" or "ssl"', key="ca_file"
+        )
     return SmtpGateway(
         name,
         host=host,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import email
 import email.policy
 import json
 import mailbox
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -237,3 +239,187 @@ def test_a_language_that_is_not_ready_stops_send_naming_what_to_fix(cli, example
     )
     assert fallback.code == 0, fallback.output
     assert {m["Content-Language"] for m in mails(example_workspace)} == {"de", "en"}
+
+
+def test_a_utf8_mailbox_name_is_delivered_to_the_maildir(cli, example_workspace):
+    path = example_workspace / "recipients" / "presse.csv"
+    with path.open("a", encoding="utf-8") as f:
+        f.write("müller@example.org,Jörg Müller,de,Rheinzeitung,\n")
+    result = cli("send", RELEASE, "--list", "presse", "--yes", cwd=example_workspace)
+    no_traceback(result)
+    assert result.code == 0, result.output
+    box = mailbox.Maildir(example_workspace / "outbox", factory=None, create=False)
+    raws = [box.get_bytes(k) for k in box.iterkeys()]
+    found = [
+        email.message_from_string(raw.decode("utf-8"), policy=email.policy.SMTPUTF8)
+        for raw in raws
+        if "müller".encode() in raw
+    ]
+    assert [m["To"].addresses[0].addr_spec for m in found] == ["müller@example.org"]
+    rows = json.loads(cli("log", RELEASE, "--json", cwd=example_workspace).stdout)
+    assert {r["state"] for r in rows} == {"sent"}
+
+
+def test_a_mail_refused_before_the_gateway_shows_the_tries_the_journal_counts(
+    cli, example_workspace
+):
+    # A quoted mailbox name is valid in a list but cannot be written into To.
+    path = example_workspace / "recipients" / "presse.csv"
+    with path.open("a", encoding="utf-8") as f:
+        f.write('"""a b""@example.org",Quoted,de,,\n')
+    wide = {"COLUMNS": "400"}  # room for the Tries column next to a long path
+    result = cli("send", RELEASE, "--list", "presse", "--yes", cwd=example_workspace, env=wide)
+    no_traceback(result)
+    assert result.code == 1, result.output
+    (row,) = json.loads(cli("log", RELEASE, "--failed", "--json", cwd=example_workspace).stdout)
+    assert row["state"] == "failed-permanent" and row["attempts"] == 1
+    line = next(ln for ln in result.stdout.splitlines() if ln.lstrip().startswith('"a b"@'))
+    assert line.split()[-1] == "1"
+
+
+def journal_rows(root: Path) -> list[tuple]:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(root / ".pressdist" / "journal.sqlite3")) as db:
+        return (
+            db.execute("SELECT * FROM runs").fetchall()
+            + db.execute("SELECT * FROM deliveries ORDER BY recipient").fetchall()
+        )
+
+
+def test_dry_run_after_a_send_renders_only_whom_the_real_run_would_send_and_writes_nothing(
+    cli, example_workspace
+):
+    assert cli("send", RELEASE, "--list", "presse", "--yes", cwd=example_workspace).code == 0
+    before = journal_rows(example_workspace)
+    both = ("--list", "presse", "--list", "partnerstaedte")
+    dry = cli("send", RELEASE, *both, "--dry-run", cwd=example_workspace)
+    no_traceback(dry)
+    assert dry.code == 0, dry.output
+    total = re.search(r"^│ total\s*│\s*(\d+)\s*│\s*(\d+)\s*│\s*(\d+)", dry.stdout, re.M)
+    assert total, dry.stdout
+    _recipients, to_send, already = map(int, total.groups())
+    assert already == len(before) - 1 > 0  # every delivery of the first run, not its run row
+    assert f"Dry run: {to_send} mails rendered" in dry.stdout
+    assert journal_rows(example_workspace) == before
+    real = cli("send", RELEASE, *both, "--yes", cwd=example_workspace)
+    assert real.code == 0, real.output
+    assert re.search(rf"^{to_send} sent in", real.stdout, re.M), real.stdout
+
+
+@pytest.mark.parametrize("sent_before", [False, True])
+def test_log_of_an_unknown_release_is_an_error_naming_it_and_the_known_ones(
+    cli, example_workspace, sent_before
+):
+    if sent_before:
+        assert cli("send", RELEASE, "--list", "presse", "--yes", cwd=example_workspace).code == 0
+    for args in ([], ["--json"], ["--failed"]):
+        result = cli("log", "2019-11-04-isa-foshn", *args, cwd=example_workspace)
+        no_traceback(result)
+        assert result.code == 2, result.output
+        assert "2019-11-04-isa-foshn" in result.stderr
+        assert RELEASE in result.stderr  # the hint names the releases there are
+        assert result.stdout == ""
+
+
+def test_log_keeps_the_deliveries_of_a_release_deleted_after_sending(cli, example_workspace):
+    assert cli("send", RELEASE, "--list", "presse", "--yes", cwd=example_workspace).code == 0
+    (example_workspace / "releases" / f"{RELEASE}.md").unlink()
+    result = cli("log", RELEASE, "--json", cwd=example_workspace)
+    assert result.code == 0, result.output
+    assert {r["state"] for r in json.loads(result.stdout)} == {"sent"}
+
+
+@pytest.mark.parametrize("sent_before", [False, True])
+def test_log_csv_with_nothing_to_write_says_so(cli, example_workspace, sent_before):
+    if sent_before:
+        assert cli("send", RELEASE, "--list", "presse", "--yes", cwd=example_workspace).code == 0
+    out = example_workspace / "failed.csv"
+    result = cli("log", RELEASE, "--failed", "--csv", out, cwd=example_workspace)
+    no_traceback(result)
+    assert result.code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert ("No deliveries recorded" if sent_before else "Nothing sent yet") in said
+    assert "column names only" in said and out.name in said
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        (header,) = list(csv.reader(f))
+    assert header[:4] == ["release_id", "revision", "language", "address"]
+
+
+def test_an_invalid_test_address_is_refused_before_anything_is_announced(cli, example_workspace):
+    result = cli("send", RELEASE, "--to", "x[/x]@example.org", cwd=example_workspace)
+    no_traceback(result)
+    assert result.code == 2
+    assert "--to" in result.stderr and "x[/x]@example.org" in result.stderr
+    assert "Test copy" not in result.output
+    assert not (example_workspace / "outbox").exists()
+
+
+def set_sender(root: Path, toml_value: str) -> int:
+    """Replace the sender line of pressdist.toml; returns its line number."""
+    cfg = root / "pressdist.toml"
+    lines = cfg.read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith("sender ="))
+    lines[index] = f"sender = {toml_value}"
+    cfg.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return index + 1
+
+
+@pytest.mark.parametrize("args", [["--list", "presse", "--yes"], ["--to", "me@example.org"]])
+def test_a_sender_with_a_line_break_is_refused_naming_pressdist_toml(cli, example_workspace, args):
+    line = set_sender(example_workspace, '"presse@example.org\\r\\nBcc: all@example.net"')
+    result = cli("send", RELEASE, *args, cwd=example_workspace)
+    no_traceback(result)
+    assert result.code == 2, result.output
+    assert f"pressdist.toml:{line}" in result.stderr and "line break" in result.stderr
+    assert not (example_workspace / "outbox").exists()
+
+
+def test_a_sender_name_with_brackets_is_refused_saying_to_quote_it(cli, example_workspace):
+    line = set_sender(example_workspace, '"Presse [Mainz] <presse@example.org>"')
+    result = cli("send", RELEASE, "--list", "presse", "--yes", cwd=example_workspace)
+    no_traceback(result)
+    assert result.code == 2, result.output
+    said = " ".join(result.stderr.split())
+    assert f"pressdist.toml:{line}" in said and "quote" in said
+    assert """'"Presse [Mainz]" <presse@example.org>'""" in said
+    assert not (example_workspace / "outbox").exists()
+    set_sender(example_workspace, """'"Presse [Mainz]" <presse@example.org>'""")
+    quoted = cli("send", RELEASE, "--list", "presse", "--yes", cwd=example_workspace)
+    assert quoted.code == 0, quoted.output
+    assert {m["From"].addresses[0].display_name for m in mails(example_workspace)} == {
+        "Presse [Mainz]"
+    }
+
+
+def test_send_settings_out_of_range_are_refused_naming_key_and_line(cli, example_workspace):
+    cfg = example_workspace / "pressdist.toml"
+    text = cfg.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^max_attempts = .*$", "", text)
+    cfg.write_text(text.replace("[send]\n", "[send]\nmax_attempts = 0\n", 1), encoding="utf-8")
+    line = cfg.read_text(encoding="utf-8").splitlines().index("max_attempts = 0") + 1
+    result = cli("send", RELEASE, "--list", "presse", "--yes", cwd=example_workspace)
+    no_traceback(result)
+    assert result.code == 2
+    assert f"pressdist.toml:{line}" in result.stderr and "send.max_attempts" in result.stderr
+    assert not (example_workspace / "outbox").exists()
+
+
+def test_an_excel_list_with_line_breaks_in_cells_is_checked_and_sent_clean(cli, example_workspace):
+    path = example_workspace / "recipients" / "excel.csv"
+    path.write_bytes(
+        (
+            "E-Mail;Name;Sprache;Medium;Anrede\r\n"
+            'joerg@example.org;"Jörg\nWeiß";de;"Zeitung\nRedaktion";"Sehr geehrter\nHerr Weiß"\r\n'
+            "li@example.org;Li Wei;zh_CN;Xinhua;\r\n"
+        ).encode("cp1252", "replace")
+    )
+    check = cli("recipients", "check", "excel", cwd=example_workspace)
+    no_traceback(check)
+    assert check.code == 0, check.output
+    assert "2 recipients" in check.stdout
+    result = cli("send", RELEASE, "--list", "excel", "--yes", cwd=example_workspace)
+    assert result.code == 0, result.output
+    joerg = next(m for m in mails(example_workspace) if "joerg" in str(m["To"]))
+    assert joerg["To"].addresses[0].display_name == "Jörg Weiß"
+    assert "Sehr geehrter Herr Weiß" in joerg.get_body(("plain",)).get_content()

@@ -278,6 +278,53 @@ def test_transient_replies_are_retried_permanent_ones_reported_and_the_run_finis
     assert (retried["state"], retried["attempts"]) == ("sent", 3)
 
 
+UTF8_ADDRESS = "jörg.müller@example.org"
+
+
+def add_utf8_recipient(root: Path) -> None:
+    with (root / "recipients" / "test.csv").open("a", encoding="utf-8") as fh:
+        fh.write(f"{UTF8_ADDRESS},Jörg Müller,de,Rheinzeitung,\n")
+
+
+def test_a_utf8_mailbox_name_is_delivered_through_a_server_with_smtputf8(
+    cli, example_workspace, sink
+):
+    with Server(sink, enable_SMTPUTF8=True) as srv:
+        addresses = workspace(example_workspace, srv.port, count=3)
+        add_utf8_recipient(example_workspace)
+        result = cli(
+            "send", RELEASE, "--list", "test", "--gateway", "office", "--yes", cwd=example_workspace
+        )
+    assert result.code == 0, result.output
+    assert "Traceback" not in result.output
+    assert sink.received() == Counter([*addresses, UTF8_ADDRESS])
+    raw = next(raw for rcpts, raw in sink.messages if rcpts == [UTF8_ADDRESS])
+    msg = email.message_from_string(raw.decode("utf-8"), policy=email.policy.SMTPUTF8)
+    assert [a.addr_spec for a in msg["To"].addresses] == [UTF8_ADDRESS]
+    assert msg["To"].addresses[0].display_name == "Jörg Müller"
+    assert msg["Content-Language"] == "de"
+
+
+def test_a_server_without_smtputf8_fails_only_the_utf8_mailbox_naming_smtputf8(
+    cli, example_workspace, server, sink
+):
+    addresses = workspace(example_workspace, server.port, count=3)
+    add_utf8_recipient(example_workspace)
+    result = cli(
+        "send", RELEASE, "--list", "test", "--gateway", "office", "--yes", cwd=example_workspace
+    )
+    assert result.code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "SMTPUTF8" in result.stdout and UTF8_ADDRESS in result.stdout
+    assert sink.received() == Counter(addresses)
+    failed = json.loads(cli("log", RELEASE, "--failed", "--json", cwd=example_workspace).stdout)
+    assert [(r["address"], r["state"]) for r in failed] == [(UTF8_ADDRESS, "failed-permanent")]
+    assert "SMTPUTF8" in failed[0]["last_error"]
+    # The table of this run shows the tries the journal counts.
+    row = next(ln for ln in result.stdout.splitlines() if ln.lstrip().startswith(UTF8_ADDRESS))
+    assert row.split()[-1] == str(failed[0]["attempts"]) == "1"
+
+
 def test_unreachable_gateway_is_a_clean_stop_and_the_next_run_sends_everything(
     cli, example_workspace, sink
 ):

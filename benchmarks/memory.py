@@ -19,11 +19,14 @@ import argparse
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+REPEAT = 3  # timed runs of each contender; medians are compared
 
 SUBJECTS = [
     ("Die Landeshauptstadt Mainz", "The state capital Mainz"),
@@ -315,29 +318,34 @@ def run_pressdist(root: Path, expected: dict) -> dict:
         rebuilt = True
     open_memory(ws, "en").db.close()
     build = time.perf_counter() - t0
-    ws.po_path(release.id, "en").unlink(missing_ok=True)
-    t0 = time.perf_counter()
-    memory = open_memory(ws, "en")
-    result = extract(ws, release, "en", memory=memory, keyed=keyed)
-    prefill = time.perf_counter() - t0
-    memory.db.close()
+    prefills = []
+    for _ in range(REPEAT):
+        ws.po_path(release.id, "en").unlink(missing_ok=True)
+        t0 = time.perf_counter()
+        memory = open_memory(ws, "en")
+        result = extract(ws, release, "en", memory=memory, keyed=keyed)
+        prefills.append(time.perf_counter() - t0)
+        memory.db.close()
     po = polib.pofile(str(result.path))
     judged = _judge(
         [(e.msgid, e.msgstr, e.fuzzy, e.previous_msgid) for e in po if not e.obsolete], expected
     )
     # The whole command as a press officer runs it: process start, imports,
     # segmentation, memory, writing.
-    ws.po_path(release.id, "en").unlink(missing_ok=True)
-    t0 = time.perf_counter()
-    command_peak = _child(
-        [sys.executable, "-m", "pressdist", "--workspace", str(root), "extract", release.id]
-    )
-    command = time.perf_counter() - t0
+    commands = []
+    for _ in range(REPEAT):
+        ws.po_path(release.id, "en").unlink(missing_ok=True)
+        t0 = time.perf_counter()
+        command_peak = _child(
+            [sys.executable, "-m", "pressdist", "--workspace", str(root), "extract", release.id]
+        )
+        commands.append(time.perf_counter() - t0)
     return {
         "build": build,
         "rebuilt": rebuilt,
-        "prefill": prefill,
-        "command": command,
+        "prefill": statistics.median(prefills),
+        "prefills": prefills,
+        "command": statistics.median(commands),
         "command_peak": command_peak,
         **judged,
     }
@@ -361,6 +369,10 @@ def _child(args: list[str]) -> float | None:
     return None
 
 
+def _ms(times: list[float]) -> str:
+    return "/".join(f"{t * 1000:.0f}" for t in times) + " ms"
+
+
 def _mb(value: float | None) -> str:
     return f"{value:.0f} MB" if value is not None else "not measured (install GNU time)"
 
@@ -380,25 +392,28 @@ def run_msgmerge(root: Path, expected: dict) -> dict | None:
     out = root / "msgmerge.po"
     empty = root / "empty.po"
     empty.write_text(_po([]), encoding="utf-8")
-    t0 = time.perf_counter()
-    peak = _child(
-        [
-            "msgmerge",
-            "--quiet",
-            "--previous",
-            f"--compendium={root / 'compendium.po'}",
-            "-o",
-            str(out),
-            str(empty),
-            str(pot),
-        ]
-    )
-    elapsed = time.perf_counter() - t0
+    times = []
+    for _ in range(REPEAT):
+        t0 = time.perf_counter()
+        peak = _child(
+            [
+                "msgmerge",
+                "--quiet",
+                "--previous",
+                f"--compendium={root / 'compendium.po'}",
+                "-o",
+                str(out),
+                str(empty),
+                str(pot),
+            ]
+        )
+        times.append(time.perf_counter() - t0)
+    elapsed = statistics.median(times)
     po = polib.pofile(str(out))
     judged = _judge(
         [(e.msgid, e.msgstr, e.fuzzy, e.previous_msgid) for e in po if not e.obsolete], expected
     )
-    return {"time": elapsed, "peak": peak, **judged}
+    return {"time": elapsed, "times": times, "peak": peak, **judged}
 
 
 def main() -> None:
@@ -406,7 +421,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000, help="memory units")
     parser.add_argument("--dir", type=Path, default=None, help="workspace folder (kept)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the index first")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each; medians")
     args = parser.parse_args()
+    global REPEAT
+    REPEAT = max(1, args.repeat)
     root = args.dir or Path(tempfile.gettempdir()) / f"pressdist-bench-memory-{args.size}"
     root.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -419,20 +437,22 @@ def main() -> None:
     state = "built now" if ours["rebuilt"] else "updated (kept from an earlier run)"
     print(f"pressdist index: {ours['build']:.2f} s ({state})")
     print(
-        f"pressdist pre-fill (warm index): {ours['prefill'] * 1000:.0f} ms — "
+        f"pressdist pre-fill (warm index): {ours['prefill'] * 1000:.0f} ms median of "
+        f"{_ms(ours['prefills'])} — "
         f"{ours['exact']} exact, {ours['fuzzy']} fuzzy, {ours['near_correct']}/20 near "
         f"matches correct, {ours['junk']}/20 new sentences with a junk suggestion; "
         f"peak memory of this process {peak_ours:.0f} MB"
     )
     print(
         f"`pressdist extract` as a command (process, segmentation, pre-fill): "
-        f"{ours['command'] * 1000:.0f} ms, peak memory {_mb(ours['command_peak'])}"
+        f"{ours['command'] * 1000:.0f} ms (median), peak memory {_mb(ours['command_peak'])}"
     )
     if theirs is None:
         print("msgmerge not installed (Debian: gettext); no comparison")
         return
     print(
-        f"msgmerge --compendium: {theirs['time'] * 1000:.0f} ms — {theirs['exact']} exact, "
+        f"msgmerge --compendium: {theirs['time'] * 1000:.0f} ms median of "
+        f"{_ms(theirs['times'])} — {theirs['exact']} exact, "
         f"{theirs['fuzzy']} fuzzy, {theirs['near_correct']}/20 near matches correct, "
         f"{theirs['junk']}/20 new sentences with a junk suggestion; "
         f"peak memory {_mb(theirs['peak'])}"

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pytest
 import trustme
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from conftest import send_all
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from smtp_servers import SmtpServer
 
 from pressdist.errors import ConfigError, GatewayError
 from pressdist.gateways import Envelope, Outcome, build
@@ -74,42 +75,6 @@ class Recorder:
             )
         )
         return f"250 2.0.0 queued as Q{len(self.messages)}"
-
-
-class SmtpServer:
-    """aiosmtpd on 127.0.0.1, port 0, in its own thread and event loop."""
-
-    def __init__(self, handler: object, *, ssl_context: ssl.SSLContext | None = None, **kw):
-        self.handler = handler
-        self.kwargs = kw
-        self.ssl_context = ssl_context
-        self.sessions = 0
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def _protocol(self) -> SMTP:
-        self.sessions += 1
-        return SMTP(self.handler, loop=self.loop, **self.kwargs)
-
-    async def _serve(self) -> int:
-        self.server = await self.loop.create_server(
-            self._protocol, "127.0.0.1", 0, ssl=self.ssl_context
-        )
-        return self.server.sockets[0].getsockname()[1]
-
-    def __enter__(self) -> SmtpServer:
-        self.thread.start()
-        self.port = asyncio.run_coroutine_threadsafe(self._serve(), self.loop).result(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        async def stop() -> None:
-            self.server.close()
-
-        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
 
 def _gateway(root: Path, port: int, **settings) -> SmtpGateway:
@@ -514,6 +479,26 @@ def tls_server(ca: trustme.CA, recorder: Recorder) -> Iterator[SmtpServer]:
         yield srv
 
 
+def _login_gateway(
+    root: Path,
+    server: SmtpServer,
+    ca: trustme.CA,
+    password: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> SmtpGateway:
+    """The gateway over STARTTLS trusting ``ca``, logging in as presse with ``password``."""
+    ca.cert_pem.write_to_path(str(root / "ca.pem"))
+    monkeypatch.setenv("OFFICE_SMTP_PASSWORD", password)
+    return _gateway(
+        root,
+        server.port,
+        security="starttls",
+        ca_file="ca.pem",
+        username="presse",
+        password_env="OFFICE_SMTP_PASSWORD",
+    )
+
+
 def test_smtp_starttls_and_auth_deliver_with_a_private_ca(
     tmp_path: Path,
     ca: trustme.CA,
@@ -521,16 +506,7 @@ def test_smtp_starttls_and_auth_deliver_with_a_private_ca(
     recorder: Recorder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-    monkeypatch.setenv("OFFICE_SMTP_PASSWORD", "geheim wörter")
-    gateway = _gateway(
-        tmp_path,
-        tls_server.port,
-        security="starttls",
-        ca_file="ca.pem",
-        username="presse",
-        password_env="OFFICE_SMTP_PASSWORD",
-    )
+    gateway = _login_gateway(tmp_path, tls_server, ca, "geheim wörter", monkeypatch)
     results = asyncio.run(send_all(gateway, [_envelope(n) for n in range(5)]))
     assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 5
     assert len(recorder.messages) == 5
@@ -550,16 +526,7 @@ def test_smtp_refuses_an_untrusted_certificate(
 def test_smtp_reports_a_refused_login_as_gateway_error(
     tmp_path: Path, ca: trustme.CA, tls_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-    monkeypatch.setenv("OFFICE_SMTP_PASSWORD", "falsch")
-    gateway = _gateway(
-        tmp_path,
-        tls_server.port,
-        security="starttls",
-        ca_file="ca.pem",
-        username="presse",
-        password_env="OFFICE_SMTP_PASSWORD",
-    )
+    gateway = _login_gateway(tmp_path, tls_server, ca, "falsch", monkeypatch)
     with pytest.raises(GatewayError, match="login as 'presse' refused") as err:
         asyncio.run(gateway.open())
     assert "falsch" not in str(err.value)

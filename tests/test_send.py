@@ -6,18 +6,16 @@ server on 127.0.0.1 whose answers (4xx, 5xx) the test sets per recipient.
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import mailbox
 import re
-import threading
 from collections import Counter
 from pathlib import Path
 
 import polib
 import pytest
-from aiosmtpd.smtp import SMTP
+from smtp_servers import Sink, SmtpServer
 
 from pressdist import journal as jr
 from pressdist import send
@@ -322,56 +320,6 @@ def test_rows_left_sending_by_a_crash_are_resent_with_the_same_message_id_and_re
 
 
 # SMTP ---------------------------------------------------------------------------
-
-
-class Sink:
-    """aiosmtpd handler: records messages; answers RCPT from a per-address script."""
-
-    def __init__(self) -> None:
-        self.script: dict[str, list[str]] = {}
-        self.messages: list[tuple[list[str], bytes]] = []
-        self.lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, options):
-        replies = self.script.get(address)
-        if replies:
-            reply = replies.pop(0) if len(replies) > 1 else replies[0]
-            if not reply.startswith("250"):
-                return reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
-        return "250 2.0.0 queued"
-
-
-class SmtpServer:
-    def __init__(self, handler) -> None:
-        self.handler = handler
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    async def _start(self) -> int:
-        self.server = await self.loop.create_server(
-            lambda: SMTP(self.handler, loop=self.loop), "127.0.0.1", 0
-        )
-        return self.server.sockets[0].getsockname()[1]
-
-    def __enter__(self):
-        self.thread.start()
-        self.port = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
-        return self
-
-    def __exit__(self, *exc):
-        async def stop():
-            self.server.close()
-
-        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
 
 @pytest.fixture

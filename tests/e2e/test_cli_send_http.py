@@ -139,6 +139,21 @@ def setup(root: Path, port: int) -> list[str]:
     return addresses
 
 
+def send_through_api(cli, root: Path, token: str):
+    """`pressdist send` of the release to the api list through the api gateway."""
+    return cli(
+        "send",
+        RELEASE,
+        "--list",
+        "api",
+        "--gateway",
+        "api",
+        "--yes",
+        cwd=root,
+        env={"PRESSDIST_TEST_API_TOKEN": token},
+    )
+
+
 def test_http_api_gets_one_valid_request_per_recipient_with_retries_honoured(
     cli, example_workspace, api
 ):
@@ -148,17 +163,7 @@ def test_http_api_gets_one_valid_request_per_recipient_with_retries_honoured(
         addresses[2]: [(503, {"Retry-After": "0"}), (503, {})],
         addresses[3]: [(400, {})],
     }
-    result = cli(
-        "send",
-        RELEASE,
-        "--list",
-        "api",
-        "--gateway",
-        "api",
-        "--yes",
-        cwd=example_workspace,
-        env={"PRESSDIST_TEST_API_TOKEN": TOKEN},
-    )
+    result = send_through_api(cli, example_workspace, TOKEN)
     assert "Traceback" not in result.output
     assert TOKEN not in result.output
     assert result.code == 1, result.output  # one permanent failure
@@ -179,17 +184,7 @@ def test_http_api_gets_one_valid_request_per_recipient_with_retries_honoured(
 
 def test_http_api_refusing_the_token_stops_before_sending(cli, example_workspace, api):
     setup(example_workspace, api.port)
-    result = cli(
-        "send",
-        RELEASE,
-        "--list",
-        "api",
-        "--gateway",
-        "api",
-        "--yes",
-        cwd=example_workspace,
-        env={"PRESSDIST_TEST_API_TOKEN": "wrong"},
-    )
+    result = send_through_api(cli, example_workspace, "wrong")
     assert result.code == 3, result.output
     assert "Traceback" not in result.output
     assert api.attempts == Counter()

@@ -7,7 +7,6 @@ produced by the server for real; the crash is a real SIGKILL.
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import json
@@ -18,13 +17,14 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
 from collections import Counter
 from pathlib import Path
+from typing import IO
 
 import pytest
 import trustme
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from smtp_servers import Sink, SmtpServer
 
 from pressdist.send import in_flight_window
 
@@ -44,76 +44,6 @@ WANT = {
 }
 
 
-class Sink:
-    """Keeps what arrives; answers RCPT from a per-address script; can stall DATA."""
-
-    def __init__(self) -> None:
-        self.script: dict[str, list[str]] = {}
-        self.messages: list[tuple[list[str], bytes]] = []
-        self.lock = threading.Lock()
-        self.stall_after: int | None = None  # from this many messages on, DATA waits
-        self.stalled = threading.Event()  # set when the first DATA is held
-        self.gate: asyncio.Event | None = None
-
-    async def handle_RCPT(self, server, session, envelope, address, options):
-        replies = self.script.get(address)
-        if replies:
-            reply = replies.pop(0) if len(replies) > 1 else replies[0]
-            if not reply.startswith("250"):
-                return reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
-            count = len(self.messages)
-        if self.stall_after is not None and count >= self.stall_after:
-            # The message has arrived, but the sender never hears so: exactly the
-            # delivery a crash leaves in doubt.
-            self.stalled.set()
-            await self.gate.wait()
-        return "250 2.0.0 queued"
-
-    def received(self) -> Counter[str]:
-        with self.lock:
-            return Counter(r for rcpts, _ in self.messages for r in rcpts)
-
-
-class Server:
-    def __init__(self, handler: Sink, **smtp_kwargs) -> None:
-        self.handler = handler
-        self.kwargs = smtp_kwargs
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    async def _start(self) -> int:
-        self.handler.gate = asyncio.Event()
-        self.server = await self.loop.create_server(
-            lambda: SMTP(self.handler, loop=self.loop, **self.kwargs), "127.0.0.1", 0
-        )
-        return self.server.sockets[0].getsockname()[1]
-
-    def open_gate(self) -> None:
-        self.loop.call_soon_threadsafe(self.handler.gate.set)
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        self.port = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.open_gate()
-
-        async def stop():
-            self.server.close()
-
-        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-
 @pytest.fixture
 def sink():
     return Sink()
@@ -121,8 +51,12 @@ def sink():
 
 @pytest.fixture
 def server(sink):
-    with Server(sink) as s:
+    with SmtpServer(sink) as s:
         yield s
+
+
+# Every run here sends the release to the test list through the office gateway.
+SEND_ARGS = ("send", RELEASE, "--list", "test", "--gateway", "office", "--yes")
 
 
 def workspace(root: Path, port: int, count: int = 16, extra: str = "") -> list[str]:
@@ -165,9 +99,7 @@ def test_every_recipient_gets_one_parseable_mail_in_their_language_alone(
     cli, example_workspace, server, sink
 ):
     addresses = workspace(example_workspace, server.port)
-    result = cli(
-        "send", RELEASE, "--list", "test", "--gateway", "office", "--yes", cwd=example_workspace
-    )
+    result = cli(*SEND_ARGS, cwd=example_workspace)
     assert result.code == 0, result.output
     assert "Traceback" not in result.output
     assert sink.received() == Counter(addresses)
@@ -185,9 +117,7 @@ def test_every_recipient_gets_one_parseable_mail_in_their_language_alone(
             if other != rcpt:
                 assert other not in text and other not in html
     # Resume: a second run sends nothing new.
-    again = cli(
-        "send", RELEASE, "--list", "test", "--gateway", "office", "--yes", cwd=example_workspace
-    )
+    again = cli(*SEND_ARGS, cwd=example_workspace)
     assert again.code == 0 and "Nothing to send" in again.stdout
     assert len(sink.messages) == len(addresses)
 
@@ -207,7 +137,7 @@ def test_starttls_and_auth_with_a_private_ca(cli, example_workspace, sink, tmp_p
         )
         return AuthResult(success=ok, handled=False)
 
-    with Server(
+    with SmtpServer(
         sink, tls_context=context, require_starttls=True, authenticator=auth, auth_required=True
     ) as srv:
         addresses = workspace(
@@ -219,38 +149,18 @@ def test_starttls_and_auth_with_a_private_ca(cli, example_workspace, sink, tmp_p
                 f'password_env = "PRESSDIST_TEST_SMTP_PASSWORD"\nca_file = "{ca_file}"\n'
             ),
         )
-        missing = cli(
-            "send", RELEASE, "--list", "test", "--gateway", "office", "--yes", cwd=example_workspace
-        )
+        missing = cli(*SEND_ARGS, cwd=example_workspace)
         assert missing.code == 2
         assert "PRESSDIST_TEST_SMTP_PASSWORD" in missing.output
         assert "Traceback" not in missing.output
         assert sink.messages == []
         wrong = cli(
-            "send",
-            RELEASE,
-            "--list",
-            "test",
-            "--gateway",
-            "office",
-            "--yes",
-            cwd=example_workspace,
-            env={"PRESSDIST_TEST_SMTP_PASSWORD": "wrong"},
+            *SEND_ARGS, cwd=example_workspace, env={"PRESSDIST_TEST_SMTP_PASSWORD": "wrong"}
         )
         assert wrong.code == 3, wrong.output
         assert "wrong" not in wrong.output
         assert sink.messages == []
-        ok = cli(
-            "send",
-            RELEASE,
-            "--list",
-            "test",
-            "--gateway",
-            "office",
-            "--yes",
-            cwd=example_workspace,
-            env={"PRESSDIST_TEST_SMTP_PASSWORD": "s3cret"},
-        )
+        ok = cli(*SEND_ARGS, cwd=example_workspace, env={"PRESSDIST_TEST_SMTP_PASSWORD": "s3cret"})
         assert ok.code == 0, ok.output
         assert "s3cret" not in ok.output
     assert sink.received() == Counter(addresses)
@@ -264,9 +174,7 @@ def test_transient_replies_are_retried_permanent_ones_reported_and_the_run_finis
         addresses[1]: ["451 4.3.0 greylisted, try again", "450 4.2.0 busy", "250 OK"],
         addresses[2]: ["550 5.1.1 no such mailbox"],
     }
-    result = cli(
-        "send", RELEASE, "--list", "test", "--gateway", "office", "--yes", cwd=example_workspace
-    )
+    result = cli(*SEND_ARGS, cwd=example_workspace)
     assert "Traceback" not in result.output
     assert result.code == 1
     assert addresses[2] in result.stdout and "550 5.1.1" in result.stdout
@@ -289,12 +197,10 @@ def add_utf8_recipient(root: Path) -> None:
 def test_a_utf8_mailbox_name_is_delivered_through_a_server_with_smtputf8(
     cli, example_workspace, sink
 ):
-    with Server(sink, enable_SMTPUTF8=True) as srv:
+    with SmtpServer(sink, enable_SMTPUTF8=True) as srv:
         addresses = workspace(example_workspace, srv.port, count=3)
         add_utf8_recipient(example_workspace)
-        result = cli(
-            "send", RELEASE, "--list", "test", "--gateway", "office", "--yes", cwd=example_workspace
-        )
+        result = cli(*SEND_ARGS, cwd=example_workspace)
     assert result.code == 0, result.output
     assert "Traceback" not in result.output
     assert sink.received() == Counter([*addresses, UTF8_ADDRESS])
@@ -310,9 +216,7 @@ def test_a_server_without_smtputf8_fails_only_the_utf8_mailbox_naming_smtputf8(
 ):
     addresses = workspace(example_workspace, server.port, count=3)
     add_utf8_recipient(example_workspace)
-    result = cli(
-        "send", RELEASE, "--list", "test", "--gateway", "office", "--yes", cwd=example_workspace
-    )
+    result = cli(*SEND_ARGS, cwd=example_workspace)
     assert result.code == 1, result.output
     assert "Traceback" not in result.output
     assert "SMTPUTF8" in result.stdout and UTF8_ADDRESS in result.stdout
@@ -332,20 +236,52 @@ def test_unreachable_gateway_is_a_clean_stop_and_the_next_run_sends_everything(
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     addresses = workspace(example_workspace, port, count=5)
-    down = cli(
-        "send", RELEASE, "--list", "test", "--gateway", "office", "--yes", cwd=example_workspace
-    )
+    down = cli(*SEND_ARGS, cwd=example_workspace)
     assert down.code == 3, down.output
     assert "Traceback" not in down.output
     assert "office" in down.stderr
-    with Server(sink) as srv:
+    with SmtpServer(sink) as srv:
         cfg = example_workspace / "pressdist.toml"
         cfg.write_text(cfg.read_text().replace(f"port = {port}", f"port = {srv.port}"))
-        up = cli(
-            "send", RELEASE, "--list", "test", "--gateway", "office", "--yes", cwd=example_workspace
-        )
+        up = cli(*SEND_ARGS, cwd=example_workspace)
         assert up.code == 0, up.output
     assert sink.received() == Counter(addresses)
+
+
+# The interrupted runs need the process itself (to signal it), so they start it
+# directly rather than through the `cli` fixture.
+SEND = [sys.executable, "-m", "pressdist", *SEND_ARGS]
+
+
+def process_env() -> dict[str, str]:
+    """Plain, wide output, and no workspace chosen from outside the test."""
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    env.pop("PRESSDIST_WORKSPACE", None)
+    return env
+
+
+def start_send(root: Path, out: IO[str]) -> subprocess.Popen[bytes]:
+    """`pressdist send` started, not waited for, its output going to ``out``."""
+    return subprocess.Popen(SEND, cwd=root, env=process_env(), stdout=out, stderr=subprocess.STDOUT)
+
+
+def send_again(root: Path) -> subprocess.CompletedProcess[str]:
+    """The run after the interrupted one, to its end."""
+    return subprocess.run(
+        SEND, cwd=root, env=process_env(), capture_output=True, text=True, timeout=120
+    )
+
+
+def log_rows(root: Path) -> list[dict]:
+    """`pressdist log --json` of the release: one row per delivery."""
+    log = subprocess.run(
+        [sys.executable, "-m", "pressdist", "log", RELEASE, "--json"],
+        cwd=root,
+        env=process_env(),
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(log.stdout)
 
 
 def test_sigkill_mid_run_then_restart_delivers_to_everyone_and_reports_duplicates(
@@ -353,24 +289,8 @@ def test_sigkill_mid_run_then_restart_delivers_to_everyone_and_reports_duplicate
 ):
     addresses = workspace(example_workspace, server.port, count=120)
     sink.stall_after = 30
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
-    env.pop("PRESSDIST_WORKSPACE", None)
-    args = [
-        sys.executable,
-        "-m",
-        "pressdist",
-        "send",
-        RELEASE,
-        "--list",
-        "test",
-        "--gateway",
-        "office",
-        "--yes",
-    ]
     with (tmp_path / "out1").open("w") as out:
-        proc = subprocess.Popen(
-            args, cwd=example_workspace, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+        proc = start_send(example_workspace, out)
         try:
             assert sink.stalled.wait(60), "the send never reached the stalled server"
             os.kill(proc.pid, signal.SIGKILL)
@@ -380,9 +300,7 @@ def test_sigkill_mid_run_then_restart_delivers_to_everyone_and_reports_duplicate
     in_doubt = set(sink.received())
     server.open_gate()
     sink.stall_after = None
-    second = subprocess.run(
-        args, cwd=example_workspace, env=env, capture_output=True, text=True, timeout=120
-    )
+    second = send_again(example_workspace)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "Traceback" not in second.stdout + second.stderr
     received = sink.received()
@@ -390,14 +308,7 @@ def test_sigkill_mid_run_then_restart_delivers_to_everyone_and_reports_duplicate
     duplicates = {a for a, n in received.items() if n > 1}
     assert max(received.values()) <= 2
     assert duplicates and duplicates <= in_doubt
-    log = subprocess.run(
-        [sys.executable, "-m", "pressdist", "log", RELEASE, "--json"],
-        cwd=example_workspace,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    rows = json.loads(log.stdout)
+    rows = log_rows(example_workspace)
     flagged = {r["address"] for r in rows if r["possibly_duplicate"]}
     assert duplicates <= flagged  # every real duplicate is reported
     assert len(flagged) <= in_flight_window(4)
@@ -410,24 +321,8 @@ def test_ctrl_c_stops_cleanly_returning_queued_mails_to_pending(
 ):
     addresses = workspace(example_workspace, server.port, count=80)
     sink.stall_after = 10
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
-    env.pop("PRESSDIST_WORKSPACE", None)
-    args = [
-        sys.executable,
-        "-m",
-        "pressdist",
-        "send",
-        RELEASE,
-        "--list",
-        "test",
-        "--gateway",
-        "office",
-        "--yes",
-    ]
     with (tmp_path / "out").open("w+") as out:
-        proc = subprocess.Popen(
-            args, cwd=example_workspace, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+        proc = start_send(example_workspace, out)
         try:
             assert sink.stalled.wait(60)
             proc.send_signal(signal.SIGINT)
@@ -439,22 +334,13 @@ def test_ctrl_c_stops_cleanly_returning_queued_mails_to_pending(
         output = out.read()
     assert proc.returncode == 130, output
     assert "Traceback" not in output
-    log = subprocess.run(
-        [sys.executable, "-m", "pressdist", "log", RELEASE, "--json"],
-        cwd=example_workspace,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    states = Counter(r["state"] for r in json.loads(log.stdout))
+    states = Counter(r["state"] for r in log_rows(example_workspace))
     # Only what a connection was handing over stays in doubt; the queue went back.
     # (the smtp gateway's concurrency: 2 per connection, 4 connections)
     assert states["sending"] <= 8
     assert states["pending"] > 0
     server.open_gate()
     sink.stall_after = None
-    again = subprocess.run(
-        args, cwd=example_workspace, env=env, capture_output=True, text=True, timeout=120
-    )
+    again = send_again(example_workspace)
     assert again.returncode == 0, again.stdout + again.stderr
     assert set(sink.received()) == set(addresses)

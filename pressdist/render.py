@@ -5,7 +5,8 @@ translated title), the release date and embargo formatted for the language
 (babel), lead, paragraphs, contact block and a footer naming the other
 languages the release is available in, as text/plain (wrapped at 72 columns,
 by display width for CJK) and as self-contained HTML (escaped, inline styles,
-light and dark mode, ``lang`` attributes). Labels come from pressdist's own
+light and dark mode, ``lang`` attributes) and, when an unsubscribe address is
+configured, a footer line with each recipient's own link. Labels come from pressdist's own
 gettext catalogs in ``pressdist/locale/<lang>/LC_MESSAGES/pressdist.po``.
 
 ``RenderedMessage.personalise`` turns the message into the bytes for one
@@ -216,8 +217,26 @@ def _place(workspace: Workspace, place: str, language: str, lookup: dict[str, st
 # Layout ----------------------------------------------------------------------
 
 
-def layout_text(c: Content) -> str:
-    """The text/plain body (without the salutation, which is spliced in per recipient)."""
+UNSUBSCRIBE = (
+    "You receive this press release as a member of our distribution list. Unsubscribe: {url}"
+)
+TEXT_URL_SLOT = "\x00unsubscribe\x00"  # a line of its own: the recipient's link
+HTML_URL_SLOT = "<!--unsubscribe-->"
+
+
+def unsubscribe_label(language: str) -> tuple[str, str]:
+    """The localised unsubscribe line as the text before and after its link."""
+    before, _sep, after = _(language, UNSUBSCRIBE).partition("{url}")
+    return before, after
+
+
+def layout_text(c: Content, *, unsubscribe: bool = False) -> str:
+    """The text/plain body (without the salutation, which is spliced in per recipient).
+
+    With ``unsubscribe`` the footer ends in the unsubscribe line, its link on a
+    line of its own (``TEXT_URL_SLOT``): a URL is never wrapped, and a line
+    holding only a link is one every mail client makes clickable.
+    """
     cjk = languages.is_cjk(c.language)
     out: list[str] = []
 
@@ -252,6 +271,13 @@ def layout_text(c: Content) -> str:
         out.extend(wrap(c.translated_note, cjk=cjk))
     if c.organisation:
         out.extend(wrap(c.organisation, cjk=cjk))
+    if unsubscribe:
+        before, after = unsubscribe_label(c.language)
+        if before.strip():
+            out.extend(wrap(before.strip(), cjk=cjk))
+        out.append(TEXT_URL_SLOT)
+        if after.strip():
+            out.extend(wrap(after.strip(), cjk=cjk))
     return "\n".join(line.rstrip() if line != "-- " else line for line in out).rstrip() + "\n"
 
 
@@ -286,8 +312,12 @@ def _linked(text: str) -> str:
 SLOT = "<!--salutation-->"
 
 
-def layout_html(c: Content, subject: str) -> str:
-    """The text/html body, with ``SLOT`` where a recipient's salutation goes."""
+def layout_html(c: Content, subject: str, *, unsubscribe: bool = False) -> str:
+    """The text/html body, with ``SLOT`` where a recipient's salutation goes.
+
+    With ``unsubscribe`` a last footer paragraph holds the unsubscribe line,
+    ``HTML_URL_SLOT`` where the recipient's link goes.
+    """
     lang = languages.bcp47(c.language)
     e = html.escape
     muted = "opacity:.75"
@@ -348,6 +378,12 @@ def layout_html(c: Content, subject: str) -> str:
     if c.organisation:
         footer.append(e(c.organisation))
     parts.append(f'<p style="margin:0;font-size:13px;{muted}">' + "<br>".join(footer) + "</p>")
+    if unsubscribe:
+        before, after = unsubscribe_label(c.language)
+        parts.append(
+            f'<p style="margin:8px 0 0;font-size:13px;{muted}">'
+            f"{e(before)}{HTML_URL_SLOT}{e(after)}</p>"
+        )
     parts += ["</div>", "</body>", "</html>", ""]
     return "\n".join(parts)
 
@@ -365,12 +401,11 @@ class RenderedMessage:
     subject: str
     text: str
     html: str
-    # The encoded MIME pieces around the salutation slots, built once.
+    # The encoded MIME body around the recipient's slots, built once: as it is,
+    # and with the unsubscribe line for when an unsubscribe address is given.
     _subject_header: str = field(default="", repr=False, compare=False)
-    _head: bytes = field(default=b"", repr=False, compare=False)
-    _text_tail: bytes = field(default=b"", repr=False, compare=False)
-    _html_head: bytes = field(default=b"", repr=False, compare=False)
-    _html_tail: bytes = field(default=b"", repr=False, compare=False)
+    _body: mime.Spliced | None = field(default=None, repr=False, compare=False)
+    _body_unsubscribe: mime.Spliced | None = field(default=None, repr=False, compare=False)
 
     @property
     def content_language(self) -> str:
@@ -400,37 +435,39 @@ class RenderedMessage:
         )
         if reply_to:
             headers += f"Reply-To: {mime.mailbox_from_string(reply_to, 'Reply-To')}\r\n"
-        headers += mime.unsubscribe_headers(unsubscribe_url, unsubscribe_mailto, to_addr)
-        if not salutation:
-            return b"".join(
-                (
-                    headers.encode("utf-8"),
-                    self._head,
-                    self._text_tail,
-                    self._html_head,
-                    self._html_tail,
+        links = (
+            mime.unsubscribe_links(unsubscribe_url, unsubscribe_mailto, to_addr)
+            if unsubscribe_url or unsubscribe_mailto
+            else ()
+        )
+        headers += mime.unsubscribe_headers(links, bool(unsubscribe_url))
+        values: dict[str, bytes] = {}
+        if salutation:
+            if "\r" in salutation or "\n" in salutation:
+                raise HeaderError(
+                    "the salutation must be one line",
+                    hint="remove the line break from the list's salutation column",
                 )
+            values[TEXT_SALUTATION] = mime.b64_lines(_pad_line(salutation))
+            values[HTML_SALUTATION] = mime.b64_lines(
+                mime.pad3(f'<p style="margin:0 0 16px">{html.escape(salutation)}</p>\n'.encode())
             )
-        if "\r" in salutation or "\n" in salutation:
-            raise HeaderError(
-                "the salutation must be one line",
-                hint="remove the line break from the list's salutation column",
-            )
-        text_greeting = mime.b64_lines(_pad_line(salutation))
-        html_greeting = mime.b64_lines(
-            mime.pad3(f'<p style="margin:0 0 16px">{html.escape(salutation)}</p>\n'.encode())
-        )
-        return b"".join(
-            (
-                headers.encode("utf-8"),
-                self._head,
-                text_greeting,
-                self._text_tail,
-                self._html_head,
-                html_greeting,
-                self._html_tail,
-            )
-        )
+        body = self._body
+        if links and self._body_unsubscribe is not None:
+            # The URL when there is one (it is what a click should open), else the mailto.
+            body = self._body_unsubscribe
+            values[TEXT_URL] = mime.b64_lines(_pad_link_line(links[0]))
+            values[HTML_URL] = mime.b64_lines(_anchor(links[0]))
+        if body is None:
+            raise ValueError("a RenderedMessage to personalise comes from render() or build()")
+        return headers.encode("utf-8") + body.fill(values)
+
+
+# The slots of a body, in the order they occur in it.
+TEXT_SALUTATION = "text salutation"
+TEXT_URL = "text unsubscribe"
+HTML_SALUTATION = "html salutation"
+HTML_URL = "html unsubscribe"
 
 
 def _pad_line(salutation: str) -> bytes:
@@ -440,12 +477,69 @@ def _pad_line(salutation: str) -> bytes:
     return raw + b" " * pad + b"\r\n\r\n"
 
 
+def _pad_link_line(link: str) -> bytes:
+    """The unsubscribe link as a line, padded with trailing spaces to 3n bytes."""
+    raw = link.encode("utf-8")
+    return raw + b" " * (-(len(raw) + 2) % 3) + b"\r\n"
+
+
+def _anchor(link: str) -> bytes:
+    """The unsubscribe link as an escaped ``<a>``, padded to 3n bytes inside its tag."""
+    shown = html.escape(link).encode("utf-8")
+    start = b'<a href="' + shown + b'" style="color:inherit"'
+    end = b">" + shown + b"</a>"
+    # Spaces before the tag's ">" are part of no attribute and show nowhere.
+    return start + b" " * (-(len(start) + len(end)) % 3) + end
+
+
+def _align_before_last_line_end(raw: bytes) -> bytes:
+    """Text ending in CRLF, padded to 3n bytes with spaces at the end of a line.
+
+    The last line, unless it is the signature separator "-- ", whose one
+    trailing space is all it may have; then the line before it.
+    """
+    pad = -len(raw) % 3
+    if not pad:
+        return raw
+    cut = len(raw) - 2
+    if raw[:cut].endswith(b"\r\n-- ") or raw[:cut] == b"-- ":
+        cut = max(0, raw.rfind(b"\r\n", 0, cut - 3))
+    return raw[:cut] + b" " * pad + raw[cut:]
+
+
+def _align_before_last_tag_end(raw: bytes) -> bytes:
+    """HTML padded to 3n bytes with spaces before the ``>`` of its last tag."""
+    pad = -len(raw) % 3
+    if not pad:
+        return raw
+    cut = raw.rfind(b">")
+    if cut < 0:
+        raise ValueError("the HTML before a slot has no tag to pad")
+    return raw[:cut] + b" " * pad + raw[cut:]
+
+
+def _crlf(text: str) -> bytes:
+    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+
+
 def build(
-    release_id: str, revision: str, language: str, subject: str, text: str, html_body: str
+    release_id: str,
+    revision: str,
+    language: str,
+    subject: str,
+    text: str,
+    html_body: str,
+    *,
+    text_unsubscribe: str = "",
+    html_unsubscribe: str = "",
 ) -> RenderedMessage:
-    """Encode the MIME body of a message once; ``personalise`` reuses it."""
+    """Encode the MIME body of a message once; ``personalise`` reuses it.
+
+    ``text_unsubscribe`` and ``html_unsubscribe`` are the bodies again with the
+    unsubscribe line (``TEXT_URL_SLOT``, ``HTML_URL_SLOT`` where the link
+    goes); without them the message has no such line.
+    """
     boundary = f"=_pd_{revision or 'x'}_{languages.bcp47(language)}"
-    crlf_text = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
     head_html, _slot, tail_html = html_body.partition(SLOT)
     head = (
         "MIME-Version: 1.0\r\n"
@@ -463,10 +557,38 @@ def build(
         "Content-Transfer-Encoding: base64\r\n"
         "\r\n"
     ).encode("ascii")
+    closing = f"--{boundary}--\r\n".encode("ascii")
     # Spaces at the end of a tag's line are invisible; they align the slot.
     head_raw = head_html.rstrip("\n").encode("utf-8")
     head_bytes = head_raw + b" " * (-(len(head_raw) + 1) % 3) + b"\n"
+    html_head = html_part_head + mime.b64_lines(head_bytes)
     tail_html = tail_html.lstrip("\n")
+    b64 = mime.b64_lines
+    body = mime.Spliced(
+        (head, b64(_crlf(text)) + html_head, b64(tail_html.encode("utf-8")) + closing),
+        (TEXT_SALUTATION, HTML_SALUTATION),
+    )
+    body_unsubscribe = None
+    if text_unsubscribe and html_unsubscribe:
+        text_before, line, text_after = _crlf(text_unsubscribe).partition(
+            TEXT_URL_SLOT.encode("ascii") + b"\r\n"
+        )
+        html_tail = html_unsubscribe.partition(SLOT)[2].lstrip("\n")
+        html_before, link, html_after = html_tail.encode("utf-8").partition(
+            HTML_URL_SLOT.encode("ascii")
+        )
+        if not line or not link:
+            raise ValueError("an unsubscribe body needs its link slot")
+        body_unsubscribe = mime.Spliced(
+            (
+                head,
+                b64(_align_before_last_line_end(text_before)),
+                b64(text_after) + html_head,
+                b64(_align_before_last_tag_end(html_before)),
+                b64(html_after) + closing,
+            ),
+            (TEXT_SALUTATION, TEXT_URL, HTML_SALUTATION, HTML_URL),
+        )
     return RenderedMessage(
         release_id=release_id,
         revision=revision,
@@ -475,11 +597,8 @@ def build(
         text=text,
         html=head_bytes.decode("utf-8") + tail_html,
         _subject_header=mime.header_text(mime.refuse_newlines(subject, "subject")),
-        _head=head,
-        _text_tail=mime.b64_lines(crlf_text),
-        _html_head=html_part_head + mime.b64_lines(head_bytes),
-        _html_tail=mime.b64_lines(tail_html.encode("utf-8"))
-        + f"--{boundary}--\r\n".encode("ascii"),
+        _body=body,
+        _body_unsubscribe=body_unsubscribe,
     )
 
 
@@ -495,5 +614,12 @@ def render(
     subject = _(c.language, "Press release: {title}", title=c.title)
     subject = " ".join(subject.split())
     return build(
-        release.id, release.revision, c.language, subject, layout_text(c), layout_html(c, subject)
+        release.id,
+        release.revision,
+        c.language,
+        subject,
+        layout_text(c),
+        layout_html(c, subject),
+        text_unsubscribe=layout_text(c, unsubscribe=True),
+        html_unsubscribe=layout_html(c, subject, unsubscribe=True),
     )

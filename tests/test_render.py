@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import html
 import re
 import shutil
 import time
@@ -435,3 +436,197 @@ def test_preview_sender_is_the_from_that_send_writes(tmp_workspace):
     )
     ws.config.sender = ""
     assert sender_of(ws) == "press@example.invalid"
+
+
+# The unsubscribe line in the body ------------------------------------------------------
+
+UNSUBSCRIBE_URL = "https://example.org/abmelden?liste=presse&e={email}"
+UNSUBSCRIBE_LABELS = {
+    "de": "Sie erhalten diese Pressemitteilung als Empfänger der Verteilerliste. Abmelden:",
+    "en": "You receive this press release as a member of our distribution list. Unsubscribe:",
+    "zh_CN": "您收到此新闻稿是因为您在我们的分发名单中。退订：",
+}
+
+
+@pytest.fixture(scope="module")
+def contents(ws):
+    from pressdist.render import content
+
+    release = ws.load_release(RELEASE)
+    return {lang: content(ws, release, lang) for lang in LANGS}
+
+
+def own_link(address: str, template: str = UNSUBSCRIBE_URL) -> str:
+    from urllib.parse import quote
+
+    return template.replace("{email}", quote(address, safe=""))
+
+
+def bodies(data: bytes) -> tuple[str, str]:
+    msg = parse(data)
+    assert not msg.defects
+    plain, page = msg.get_body(("plain",)), msg.get_body(("html",))
+    assert not plain.defects and not page.defects
+    return plain.get_content().replace("\r\n", "\n"), page.get_content()
+
+
+def flat(text: str, lang: str) -> str:
+    """Text with its line breaks undone, as a reader takes a wrapped paragraph."""
+    return ("" if lang == "zh_CN" else " ").join(text.split())
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_unsubscribe_line_carries_each_recipients_own_link_in_both_parts(messages, lang):
+    addresses = ["a+b@example.com", "zoë&co@example.net"]
+    for addr, other in (addresses, addresses[::-1]):
+        text, page = bodies(
+            send_one(messages[lang], to=addr, salutation="Hallo,", unsubscribe_url=UNSUBSCRIBE_URL)
+        )
+        link, foreign = own_link(addr), own_link(other)
+        label = UNSUBSCRIBE_LABELS[lang]
+        assert flat(label, lang) + ("" if lang == "zh_CN" else " ") + link in flat(text, lang)
+        assert html.escape(label) in page
+        anchor = re.search(
+            r'<a href="([^"]*)" style="color:inherit" *>([^<]*)</a>', page.split(label)[1]
+        )
+        assert anchor.groups() == (html.escape(link), html.escape(link))
+        assert "&e=" not in page.replace("&amp;e=", "")  # the & of the URL is escaped
+        assert foreign not in text and html.escape(foreign) not in page
+        # Everything else is the body every recipient of the language gets.
+        assert text.startswith("Hallo,")
+        assert messages[lang].text.rstrip("\n") in text
+
+
+def test_unsubscribe_mailto_alone_is_the_link_in_the_body(messages):
+    text, page = bodies(send_one(messages["de"], unsubscribe_mailto="abmelden@example.org"))
+    assert "Abmelden:\nmailto:abmelden@example.org" in text.replace(" \n", "\n")
+    assert '<a href="mailto:abmelden@example.org"' in page
+
+
+def test_the_url_is_the_link_when_both_url_and_mailto_are_configured(messages):
+    text, page = bodies(
+        send_one(
+            messages["en"],
+            unsubscribe_url=UNSUBSCRIBE_URL,
+            unsubscribe_mailto="unsubscribe@example.org",
+        )
+    )
+    assert own_link("erika@example.com") in text and "mailto:" not in text.split("-- ")[-1]
+    assert html.escape(own_link("erika@example.com")) in page
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_without_unsubscribe_configured_the_mail_has_no_unsubscribe_line(messages, contents, lang):
+    from pressdist.render import layout_html, layout_text
+
+    message, c = messages[lang], contents[lang]
+    bare = build(
+        message.release_id,
+        message.revision,
+        message.language,
+        message.subject,
+        layout_text(c),
+        layout_html(c, message.subject),
+    )
+    for salutation in ("", "Liebe Erika,", "尊敬的 <Erika>："):
+        data = send_one(message, salutation=salutation)
+        text, page = bodies(data)
+        assert (
+            UNSUBSCRIBE_LABELS[lang] not in text and '<a href="https://example.org/abm' not in page
+        )
+        # Byte for byte the mail of a message that has no unsubscribe body at all.
+        assert data == send_one(bare, salutation=salutation)
+
+
+@pytest.mark.parametrize("pad", range(3))
+def test_signature_separator_keeps_its_single_space_when_the_link_slot_is_aligned(pad):
+    body = "x" * (10 + pad) + "\n-- \n"
+    message = build(
+        "x",
+        "r",
+        "en",
+        "S",
+        body,
+        "<div>\n<!--salutation-->\n<p>x</p>\n",
+        text_unsubscribe=body + "\x00unsubscribe\x00\n",
+        html_unsubscribe="<div>\n<!--salutation-->\n<p>x</p>\n<p><!--unsubscribe--></p>\n",
+    )
+    text, page = bodies(send_one(message, unsubscribe_url="https://example.org/u"))
+    assert "\n-- \nhttps://example.org/u" in text.replace("u \n", "u\n")
+    assert '<p><a href="https://example.org/u"' in re.sub(r" +>", ">", page)
+
+
+def slow_bodies(c, subject: str, salutation: str, link: str) -> tuple[str, str]:
+    """The recipient's text and HTML laid out whole, with no splicing and no padding."""
+    from pressdist.render import HTML_URL_SLOT, SLOT, TEXT_URL_SLOT, layout_html, layout_text
+
+    text = layout_text(c, unsubscribe=True).replace(TEXT_URL_SLOT, link)
+    if salutation:
+        text = f"{salutation}\n\n{text}"
+    greeting = f'<p style="margin:0 0 16px">{html.escape(salutation)}</p>\n' if salutation else ""
+    anchor = f'<a href="{html.escape(link)}" style="color:inherit">{html.escape(link)}</a>'
+    page = layout_html(c, subject, unsubscribe=True)
+    page = page.replace(SLOT + "\n", greeting).replace(HTML_URL_SLOT, anchor)
+    return text, page
+
+
+def unpadded(text: str, page: str) -> tuple[str, str]:
+    """Without the alignment spaces splicing adds where no reader sees them.
+
+    Text: at line ends. HTML: at line ends and starts (between tags) and
+    before a tag's closing ``>``.
+    """
+    text = "\n".join(line.rstrip(" ") for line in text.split("\n"))
+    page = re.sub(r" +>", ">", "\n".join(line.strip(" ") for line in page.split("\n")))
+    return text, page
+
+
+_local = st.text(st.sampled_from("abcxyzABZ0189!#$%&'*+/=?^_`{|}~-äö中文"), min_size=1, max_size=24)
+_domains = st.sampled_from(["example.org", "example.com", "bücher.example", "a-b.example.net"])
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lang=st.sampled_from(LANGS),
+    local=_local,
+    domain=_domains,
+    salutation=_names,
+)
+def test_spliced_bodies_decode_to_the_whole_layout_for_any_address_and_salutation(
+    messages, contents, lang, local, domain, salutation
+):
+    from pressdist.mime import address
+
+    to = f"{local}@{domain}"
+    data = send_one(messages[lang], to=to, salutation=salutation, unsubscribe_url=UNSUBSCRIBE_URL)
+    link = own_link(address(to, "recipient"))
+    expected = unpadded(*slow_bodies(contents[lang], messages[lang].subject, salutation, link))
+    text, page = bodies(data)
+    assert unpadded(text, page) == expected
+
+
+def test_preview_mail_shows_the_placeholder_recipients_unsubscribe_link(ws, tmp_path):
+    from pressdist.preview import PLACEHOLDER_ADDRESS, write_preview
+
+    write_preview(ws, ws.load_release(RELEASE), tmp_path)
+    configured = ws.config.send["unsubscribe_url"]
+    for lang in LANGS:
+        text, page = bodies((tmp_path / f"{RELEASE}.{lang}.eml").read_bytes())
+        link = own_link(PLACEHOLDER_ADDRESS, configured)
+        assert link in text and f'<a href="{html.escape(link)}"' in page
+
+
+@pytest.mark.skipif(shutil.which("msgfmt") is None, reason="GNU gettext missing")
+def test_pressdist_label_catalogs_pass_msgfmt_check():
+    import subprocess
+
+    from pressdist.render import LOCALE_DIR
+
+    for po in sorted(LOCALE_DIR.glob("*/LC_MESSAGES/pressdist.po")):
+        done = subprocess.run(
+            ["msgfmt", "--check", "-o", "/dev/null", str(po)], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        assert "{url}" in po.read_text(encoding="utf-8").rsplit("msgstr", 1)[1]

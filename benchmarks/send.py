@@ -120,14 +120,15 @@ def measure_smtp_source(port: int, count: int, size: int, reuse: bool) -> float:
 
 def measure_pressdist(ws: Path, gateway: str) -> tuple[float, float, int, object]:
     """(msgs/s of plan+run, msgs/s of run alone, messages sent, report)."""
-    from pressdist import send
+    from pressdist.sending import delivery
+    from pressdist.sending import plan as planning
     from pressdist.workspace import Workspace
 
     workspace = Workspace.open(ws)
     started = time.perf_counter()
-    the_plan = send.plan(workspace, RELEASE, ["bench"], gateway=gateway, allow_fallback=True)
+    the_plan = planning.plan(workspace, RELEASE, ["bench"], gateway=gateway, allow_fallback=True)
     planned = time.perf_counter()
-    report = send.run(the_plan)
+    report = delivery.run(the_plan)
     done = time.perf_counter()
     return report.sent / (done - started), report.sent / (done - planned), report.sent, report
 
@@ -193,10 +194,10 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="pressdist-bench-") as tmp:
             ws = make_workspace(Path(tmp), args.recipients, port)
-            from pressdist import send
+            from pressdist.sending import plan as planning
             from pressdist.workspace import Workspace
 
-            probe = send.plan(Workspace.open(ws), RELEASE, [], gateway="sink")
+            probe = planning.plan(Workspace.open(ws), RELEASE, [], gateway="sink")
             rendered = probe.messages[probe.sendable[0]]
             sample = rendered.personalise(
                 sender="pressestelle@example.org",

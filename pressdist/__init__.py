@@ -15,7 +15,7 @@ __all__ = ["PressdistError", "Release", "Segment", "Workspace", "__version__"]
 
 if TYPE_CHECKING:
     from pressdist.errors import PressdistError
-    from pressdist.release import Release, Segment
+    from pressdist.source.release import Release, Segment
     from pressdist.workspace import Workspace
 
 
@@ -26,7 +26,7 @@ def __getattr__(name: str) -> object:
 
         return Workspace
     if name in ("Release", "Segment"):
-        from pressdist import release
+        from pressdist.source import release
 
         return getattr(release, name)
     if name == "PressdistError":

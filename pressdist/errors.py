@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pressdist.diagnostics import location
+
 
 class PressdistError(Exception):
     """A problem a person can fix; ``str()`` is the line the CLI prints."""
@@ -32,9 +34,7 @@ class PressdistError(Exception):
 
     @property
     def location(self) -> str:
-        if self.path is None:
-            return ""
-        return f"{self.path}:{self.line}" if self.line else str(self.path)
+        return location(self.path, self.line)
 
     def __str__(self) -> str:
         where = self.location

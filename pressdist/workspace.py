@@ -364,14 +364,6 @@ class Workspace:
             return []
         return sorted(p.stem for p in self.releases_dir.glob("*.md") if _ID.match(p.stem))
 
-    def load_release(self, release_id: str):  # -> Release
-        from pressdist.release import load_release
-
-        return load_release(self.release_path(release_id), default_contact=self.config.contact)
-
-    def releases(self) -> list:
-        return [self.load_release(i) for i in self.release_ids()]
-
 
 _CONFIG_TEMPLATE = '''\
 # pressdist workspace configuration. Every key is optional except where noted;

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pressdist.errors import ConfigError
-from pressdist.gateways import build
+from pressdist.sending.gateway import build
 from pressdist.workspace import line_in_table
 
 CONFIG = """\

@@ -10,141 +10,14 @@ inside the commands, so `pressdist --help` stays as fast as a bare Typer app.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
-
-import typer
-from typer.core import TyperGroup
-
-from pressdist import __version__
-from pressdist.errors import PressdistError
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from pressdist.workspace import Workspace
-
-
-class HelpGroup(TyperGroup):
-    """A command group that, called without a command, shows its help and exits 0.
-
-    Click's ``no_args_is_help`` exits 2 as for a usage error; but asking
-    `pressdist` what it can do is no mistake.
-    """
-
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
-        if not args and self.no_args_is_help and not ctx.resilient_parsing:
-            typer.echo(ctx.get_help())
-            ctx.exit(0)
-        return super().parse_args(ctx, args)
-
-
-app = typer.Typer(
-    cls=HelpGroup,
-    name="pressdist",
-    help=(
-        "Press releases in several languages: extract, translate with a memory, "
-        "check, preview and send.\n\n"
-        "\b\nExamples:\n"
-        "  pressdist import pm.txt                    # PDF text -> releases/<id>.md\n"
-        "  pressdist extract --all                    # .po files for the translators\n"
-        "  pressdist status                           # how far each translation is\n"
-        "  pressdist check 2019-11-04-isa-foshan      # which languages may be sent\n"
-        "  pressdist preview 2019-11-04-isa-foshan    # every language side by side\n"
-        "  pressdist send 2019-11-04-isa-foshan --list presse --yes"
-    ),
-    # Plain help: Typer's Rich formatting alone costs ~180 ms at start-up, more
-    # than everything else `pressdist --help` does.
-    rich_markup_mode=None,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-_state: dict[str, Path | None] = {"workspace": None}
-
-
-def _version(value: bool) -> None:
-    if value:
-        print(f"pressdist {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    workspace: Annotated[
-        Path | None,
-        typer.Option(
-            "--workspace",
-            "-w",
-            help="Workspace folder (default: search upward for pressdist.toml).",
-            envvar="PRESSDIST_WORKSPACE",
-        ),
-    ] = None,
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
-    ] = False,
-) -> None:
-    _state["workspace"] = workspace
-
-
-def open_workspace() -> Workspace:
-    """The workspace the user means: --workspace, or the one around the cwd."""
-    from pressdist.workspace import Workspace
-
-    given = _state["workspace"]
-    return Workspace.open(given) if given else Workspace.find()
-
-
-_consoles: dict[str, Console] = {}
-
-
-def console(stderr: bool = False) -> Console:
-    key = "err" if stderr else "out"
-    if key not in _consoles:
-        from rich.console import Console
-
-        _consoles[key] = Console(stderr=stderr, highlight=False, emoji=False)
-    return _consoles[key]
-
-
-def shown_path(path: Path) -> str:
-    """``path`` relative to the current folder when it lies below it: short, and typeable."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-# What every listing command says on a workspace without releases: an empty
-# list is not a mistake, so it is no error either (exit 0).
-NO_RELEASES = "No releases yet — `pressdist import FILE` adds one."
-
-
-def say_no_releases(*, stderr: bool = False) -> None:
-    """Tell the user there is nothing to list (on stderr when stdout carries JSON)."""
-    console(stderr=stderr).print(NO_RELEASES, markup=False)
-
-
-def warn(message: str) -> None:
-    from rich.markup import escape
-
-    console(stderr=True).print(f"[yellow]warning:[/] {escape(message)}")
-
-
-def report_error(exc: PressdistError) -> None:
-    from rich.markup import escape
-
-    err = console(stderr=True)
-    err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-    if exc.hint:
-        err.print(f"[dim]hint:[/] {escape(exc.hint)}", soft_wrap=True)
-
 
 # Command modules register themselves on `app` when imported, in the order of
 # the flow (the order `pressdist --help` lists them in).
-from pressdist.cli import releases, translations, quality, sending  # noqa: E402, F401, I001
+from pressdist.cli import quality, releases, sending, translations  # noqa: E402, F401, I001
+from pressdist.cli.shell import app, console, report_error
+from pressdist.errors import PressdistError
+
+__all__ = ["app", "main"]
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from pressdist.cli import app, console, open_workspace, say_no_releases, shown_path
+from pressdist.cli.shell import app, console, open_workspace, say_no_releases, shown_path
 
 # Room the findings table needs besides its columns that must not wrap: the
 # borders and padding of five columns plus a readable message column.
@@ -35,7 +35,9 @@ def check(
     from rich.table import Table
     from rich.text import Text
 
-    from pressdist.checks import ERROR, readiness
+    from pressdist.quality.checks import ERROR
+    from pressdist.quality.readiness import readiness
+    from pressdist.source.release import load_release
 
     ws = open_workspace()
     ids = release_ids or ws.release_ids()
@@ -48,7 +50,7 @@ def check(
     failed = False
     report = []
     for release_id in ids:
-        release = ws.load_release(release_id)
+        release = load_release(ws, release_id)
         ready = readiness(ws, release)
         for code, r in ready.items():
             if wanted and code not in wanted:
@@ -142,12 +144,13 @@ def preview(
     from rich.markup import escape
 
     from pressdist.files import output_folder
-    from pressdist.preview import write_preview
+    from pressdist.mail.preview import write_preview
+    from pressdist.source.release import load_release
 
     if output is not None:
         output_folder(output)  # the preview folder itself may be new, not its parent
     ws = open_workspace()
-    release = ws.load_release(release_id)
+    release = load_release(ws, release_id)
     folder = output or (ws.state_dir / "preview" / release.id)
     index = write_preview(ws, release, folder)
     out = console()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pressdist.cli import app, console, open_workspace, say_no_releases, shown_path, warn
+from pressdist.cli.shell import app, console, open_workspace, say_no_releases, shown_path, warn
 
 
 @app.command()
@@ -45,8 +45,8 @@ def import_(
     """Turn a release as it comes out of a PDF into releases/<id>.md."""
     from pressdist.errors import InputError
     from pressdist.files import atomic_write
-    from pressdist.importer import import_file, same_release
-    from pressdist.release import dumps, loads
+    from pressdist.source.importer import import_file, same_release
+    from pressdist.source.release import dumps, loads
     from pressdist.workspace import validate_release_id
 
     if release_id is not None:
@@ -96,6 +96,7 @@ def releases_() -> None:
     from rich.text import Text
 
     from pressdist.errors import PressdistError
+    from pressdist.source.release import load_release
 
     workspace = open_workspace()
     table = Table(box=None, header_style="bold")
@@ -107,7 +108,7 @@ def releases_() -> None:
     failed: list[PressdistError] = []
     for release_id in workspace.release_ids():
         try:
-            release = workspace.load_release(release_id)
+            release = load_release(workspace, release_id)
         except PressdistError as exc:
             failed.append(exc)
             continue

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pressdist.cli import HelpGroup, app, console, open_workspace, shown_path, warn
+from pressdist.cli.shell import HelpGroup, app, console, open_workspace, shown_path, warn
 from pressdist.errors import PressdistError
 
 if TYPE_CHECKING:
-    from pressdist.recipients import Problem
-    from pressdist.send import Plan, Report
+    from pressdist.audience.lists import Problem
+    from pressdist.sending.plan import Plan
+    from pressdist.sending.report import Report
 
 recipients_app = typer.Typer(
     cls=HelpGroup,
@@ -56,7 +57,7 @@ def recipients_check(
     """Check lists row by row and count recipients per language; exit 1 on problems."""
     from rich.table import Table
 
-    from pressdist.recipients import ERROR, WARNING, choose_cached, iter_recipients, open_lists
+    from pressdist.audience.lists import ERROR, WARNING, choose_cached, iter_recipients, open_lists
 
     ws = open_workspace()
     files = open_lists(ws, lists)
@@ -106,7 +107,7 @@ def recipients_show(
     """Show a list: every recipient once, with the language their mail will be in."""
     from rich.markup import escape
 
-    from pressdist.recipients import choose_cached, iter_recipients, open_lists
+    from pressdist.audience.lists import choose_cached, iter_recipients, open_lists
 
     ws = open_workspace()
     files = open_lists(ws, [name])
@@ -325,7 +326,8 @@ def send(
     """
     from rich.markup import escape
 
-    from pressdist import send as sending
+    from pressdist.sending import delivery
+    from pressdist.sending import plan as planning
 
     ws = open_workspace()
     lists = list_ or []
@@ -334,12 +336,12 @@ def send(
             "no list given", hint="name one with --list NAME (or --to ADDRESS for a test copy)"
         )
     if to:
-        to = sending.to_address(to)[0]  # refused before anything is planned or printed
+        to = delivery.to_address(to)[0]  # refused before anything is planned or printed
     try:
-        plan = sending.plan(
+        plan = planning.plan(
             ws, release_id, lists, gateway=gateway, resend=resend, allow_fallback=allow_fallback
         )
-    except sending.ListProblems as exc:
+    except planning.ListProblems as exc:
         _print_problems(exc.problems)
         raise
     out = console()
@@ -351,7 +353,7 @@ def send(
                 f"gateway '{plan.gateway_name}'; the journal is not touched."
             )
         )
-        report = sending.send_test(plan, to)
+        report = delivery.send_test(plan, to)
         _print_report(report)
         _exit(report, release_id)
         return
@@ -389,7 +391,7 @@ def send(
         _confirm(f"Send {plan.to_send} mails via '{plan.gateway_name}'?")
     bars = _Bars({lang: line.to_send for lang, line in plan.lines.items() if line.to_send})
     with bars.progress:
-        report = sending.run(plan, dry_run=dry_run, progress=bars)
+        report = delivery.run(plan, dry_run=dry_run, progress=bars)
     _print_report(report)
     if report.possibly_duplicate:
         shown = ", ".join(report.possibly_duplicate[:10])
@@ -487,7 +489,7 @@ def log(
     ] = None,
 ) -> None:
     """Who got what, when, in which language (from the delivery journal)."""
-    from pressdist import journal as jr
+    from pressdist.sending import journal as jr
 
     ws = open_workspace()
     if release_id:

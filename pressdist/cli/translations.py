@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from pressdist.cli import NO_RELEASES, HelpGroup, app, console, open_workspace, say_no_releases
+from pressdist.cli.shell import (
+    NO_RELEASES,
+    HelpGroup,
+    app,
+    console,
+    open_workspace,
+    say_no_releases,
+)
 from pressdist.errors import InputError, NotReady
 
 memory_app = typer.Typer(
@@ -55,8 +62,9 @@ def extract(
     ] = None,
 ) -> None:
     """Create or update translations/<lang>/<id>.po, pre-filled from the memory."""
-    from pressdist.catalog import extract as extract_catalog
-    from pressdist.memory import open_memory
+    from pressdist.source.release import load_release
+    from pressdist.translation.catalog import extract as extract_catalog
+    from pressdist.translation.memory import open_memory
 
     ws = open_workspace()
     out = console()
@@ -65,7 +73,7 @@ def extract(
         say_no_releases()
         return
     for rid in release_ids:
-        release = ws.load_release(rid)
+        release = load_release(ws, rid)
         for language in _languages(ws, lang):
             with open_memory(ws, language) as memory:
                 r = extract_catalog(ws, release, language, memory=memory)
@@ -101,7 +109,8 @@ def status(
     """How far the translations are: release × language, entries and words."""
     import json
 
-    from pressdist.catalog import catalog_stats
+    from pressdist.source.release import load_release
+    from pressdist.translation.catalog import catalog_stats
 
     ws = open_workspace()
     release_ids = _release_ids(ws, ids, False)
@@ -112,7 +121,7 @@ def status(
         return
     rows = []
     for rid in release_ids:
-        release = ws.load_release(rid)
+        release = load_release(ws, rid)
         for language in ws.config.languages:
             s = catalog_stats(ws, release, language)
             rows.append((rid, language, s))
@@ -175,8 +184,8 @@ def _plural(n: int, word: str) -> str:
 
 def _stored_units(path: Path, language: str, source_language: str) -> set | None:
     """The units of a memory stored earlier; None when there is none (or it is unreadable)."""
-    from pressdist import tmx
     from pressdist.errors import PressdistError
+    from pressdist.translation import tmx
 
     if not path.is_file():
         return None
@@ -202,9 +211,10 @@ def memory_import(
     ] = False,
 ) -> None:
     """Add a TMX memory: it is stored as translations/<lang>/<FILE name>.tmx and indexed."""
-    from pressdist import __version__, languages, tmx
+    from pressdist import __version__, languages
     from pressdist.files import atomic_write
-    from pressdist.memory import open_memory
+    from pressdist.translation import tmx
+    from pressdist.translation.memory import open_memory
 
     ws = open_workspace()
     source = ws.config.source_language
@@ -272,9 +282,10 @@ def memory_export(
     import re
     import sys
 
-    from pressdist import __version__, tmx
+    from pressdist import __version__
     from pressdist.files import atomic_write
-    from pressdist.memory import open_memory
+    from pressdist.translation import tmx
+    from pressdist.translation.memory import open_memory
 
     ws = open_workspace()
     language = _languages(ws, lang)[0]
@@ -309,7 +320,7 @@ def memory_search(
     from rich.markup import escape
     from rich.table import Table
 
-    from pressdist.memory import open_memory
+    from pressdist.translation.memory import open_memory
 
     if not text.strip():
         # Empty text would match every unit: that is a mistyped command, not a search.
@@ -344,7 +355,7 @@ def memory_stats() -> None:
     """Units per language and where they come from."""
     from rich.table import Table
 
-    from pressdist.memory import open_memory
+    from pressdist.translation.memory import open_memory
 
     ws = open_workspace()
     table = Table(title="Translation memory")
@@ -365,7 +376,7 @@ def memory_rebuild() -> None:
     """Throw the memory index away and build it again from the files."""
     import time
 
-    from pressdist.memory import open_memory, rebuild
+    from pressdist.translation.memory import open_memory, rebuild
 
     ws = open_workspace()
     started = time.perf_counter()

@@ -27,8 +27,8 @@ from urllib.parse import quote, urlsplit
 
 from pressdist import __version__
 from pressdist.errors import GatewayError
-from pressdist.gateways import Envelope, Outcome, Result
 from pressdist.gateways._settings import Settings
+from pressdist.sending.gateway import Envelope, Outcome, Result
 
 if TYPE_CHECKING:
     import httpx

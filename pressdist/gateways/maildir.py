@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from pressdist.errors import GatewayError
-from pressdist.gateways import Envelope, Outcome, Result
 from pressdist.gateways._settings import Settings
+from pressdist.sending.gateway import Envelope, Outcome, Result
 
 _KEYS = {"type", "path"}
 

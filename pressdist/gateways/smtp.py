@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from pressdist.errors import GatewayError
-from pressdist.gateways import Envelope, Outcome, Result
 from pressdist.gateways._settings import Settings
 from pressdist.gateways._smtp_client import (
     SmtpConnection,
@@ -27,6 +26,8 @@ from pressdist.gateways._smtp_client import (
     TransactionReply,
     dot_stuff,
 )
+from pressdist.mail.addresses import InvalidDomain, ascii_form
+from pressdist.sending.gateway import Envelope, Outcome, Result
 
 _KEYS = {
     "type",
@@ -422,13 +423,19 @@ def _headers(data: bytes) -> bytes:
 
 
 def _ascii_address(address: str) -> str:
-    """The address with an A-label domain, for servers without SMTPUTF8."""
+    """The address with an A-label domain, for servers without SMTPUTF8.
+
+    UnicodeError when it cannot be written in ASCII (a UTF-8 local part).
+    """
     if address.isascii():
         return address
     local, _, domain = address.rpartition("@")
     if not local.isascii():
         raise UnicodeError("non-ASCII local part")
-    return f"{local}@{domain.encode('idna').decode('ascii')}"
+    try:
+        return f"{local}@{ascii_form(domain)}"
+    except InvalidDomain as exc:
+        raise UnicodeError(str(exc)) from None
 
 
 def from_settings(

@@ -26,7 +26,7 @@ import trustme
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from smtp_servers import Sink, SmtpServer
 
-from pressdist.send import in_flight_window
+from pressdist.sending.delivery import in_flight_window
 
 pytestmark = pytest.mark.e2e
 

@@ -70,6 +70,8 @@ def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
 def test_preview_shows_three_language_columns_and_the_chinese_title(
     example_workspace, cli, tmp_path
 ):
+    from pressdist.source.release import load_release
+
     zh_po = example_workspace / "translations" / "zh_CN" / f"{EXAMPLE}.po"
     if not zh_po.is_file():
         pytest.skip("the example workspace has no Chinese translation yet")
@@ -85,7 +87,7 @@ def test_preview_shows_three_language_columns_and_the_chinese_title(
 
     from pressdist.workspace import Workspace
 
-    title = Workspace.open(example_workspace).load_release(EXAMPLE).title
+    title = load_release(Workspace.open(example_workspace), EXAMPLE).title
     release_title = next(e for e in polib.pofile(str(zh_po)) if e.msgid == title)
     assert release_title.msgstr
     dom = chromium("--dump-dom", index.as_uri(), profile=tmp_path / "profile-dom")

@@ -1,0 +1,512 @@
+"""Distribution lists: ``recipients/<list>.csv`` read the way offices keep them.
+
+Owns reading a list (UTF-8 with or without BOM, Windows-1252 as Excel saves
+"CSV", UTF-16 as Excel saves "Unicode text"; comma, semicolon or tab; English or
+German column names), validating every row (address syntax with
+internationalised domains, duplicates within and across lists, language codes,
+broken rows) and choosing the language each recipient reads. Lists are streamed
+row by row, so a list of a million addresses costs a set of addresses, not a
+million objects. It knows nothing of releases, readiness or gateways: ``send``
+asks it for recipients.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pressdist import languages
+from pressdist.errors import InputError
+from pressdist.mail.addresses import check_address
+
+if TYPE_CHECKING:
+    from pressdist.workspace import Config, Workspace
+
+# Column names people write, folded (lowercase, no spaces, dashes or underscores).
+_COLUMNS: dict[str, str] = {
+    "email": "email",
+    "mail": "email",
+    "emailadresse": "email",
+    "emailaddress": "email",
+    "adresse": "email",
+    "address": "email",
+    "name": "name",
+    "fullname": "name",
+    "language": "language",
+    "lang": "language",
+    "locale": "language",
+    "sprache": "language",
+    "organisation": "organisation",
+    "organization": "organisation",
+    "firma": "organisation",
+    "medium": "organisation",
+    "salutation": "salutation",
+    "anrede": "salutation",
+    "briefanrede": "salutation",
+}
+_DELIMITERS = (",", ";", "\t")
+
+ERROR = "error"  # the row is unusable: blocks sending until fixed
+WARNING = "warning"  # the list needs a look (e.g. a duplicate): `check` fails, send goes on
+NOTE = "note"  # worth knowing (e.g. read as Windows-1252, same person on two lists)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One row of a list that can be mailed."""
+
+    address: str  # envelope + To: domain in IDNA (xn--) form unless the local part needs UTF-8
+    key: str  # case-folded identity: one mail per key, the journal's recipient
+    name: str = ""
+    language: str = ""  # as written in the list ("" when the cell is empty)
+    organisation: str = ""
+    salutation: str = ""
+    list_name: str = ""
+    path: Path | None = None
+    line: int = 0
+    smtputf8: bool = False  # the local part is not ASCII: only SMTPUTF8 servers take it
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}" if self.path else self.list_name
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with a row or a file, with the place to fix it."""
+
+    path: Path
+    line: int
+    message: str
+    severity: str = ERROR
+    hint: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class ListFile:
+    """A list by name and file, with what reading it found out about the file."""
+
+    name: str
+    path: Path
+    encoding: str = ""
+    delimiter: str = ""
+    columns: list[str] = field(default_factory=list)
+
+
+# Files ------------------------------------------------------------------------
+
+
+def _line_at(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def detect_encoding(path: Path) -> tuple[str, Problem | None]:
+    """The codec to read ``path`` with, and a note when it is not UTF-8.
+
+    UTF-8 is tried strictly first; only a file that is not valid UTF-8 is read
+    as Windows-1252, and the caller is told so with the first offending line,
+    because a wrong guess would put mangled names into mails.
+    """
+    try:
+        fh = path.open("rb")
+    except FileNotFoundError:
+        raise InputError("list not found", path=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read list: {exc.strerror}", path=path) from None
+    with fh:
+        head = fh.read(4)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16", None
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        consumed = 0
+        lines = 1
+        while True:
+            chunk = fh.read(1 << 16)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                bad_line = lines + chunk.count(b"\n", 0, max(exc.start, 0))
+                bad_byte = chunk[exc.start] if exc.start < len(chunk) else 0
+                break
+            if not chunk:
+                return ("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"), None
+            if b"\x00" in chunk:
+                raise InputError(
+                    "list looks binary (it contains NUL bytes)",
+                    path=path,
+                    line=lines + chunk.count(b"\n", 0, chunk.index(b"\x00")),
+                    hint="export the spreadsheet as CSV",
+                )
+            consumed += len(chunk)
+            lines += chunk.count(b"\n")
+        fh.seek(0)
+        data = fh.read()
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"list is neither UTF-8 nor Windows-1252 (byte 0x{data[exc.start]:02x})",
+            path=path,
+            line=_line_at(data, exc.start),
+            hint="save it from the spreadsheet as 'CSV UTF-8'",
+        ) from None
+    note = Problem(
+        path,
+        bad_line,
+        f"not UTF-8 (byte 0x{bad_byte:02x} here), read as Windows-1252 (Excel's 'CSV')",
+        NOTE,
+        "save it as 'CSV UTF-8' to be sure names come out right",
+    )
+    return "cp1252", note
+
+
+def _fold(name: str) -> str:
+    return re.sub(r"[\s_\-.]", "", name.strip().lstrip("\ufeff").lower())
+
+
+def _parse_header(line: str) -> tuple[str, list[str]]:
+    """Delimiter and raw column names, chosen by which split yields known columns."""
+    best: tuple[int, int, str, list[str]] | None = None
+    for delim in _DELIMITERS:
+        cells = next(csv.reader([line], delimiter=delim), [])
+        known = sum(1 for c in cells if _fold(c) in _COLUMNS)
+        score = (known, len(cells))
+        if best is None or score > best[:2]:
+            best = (known, len(cells), delim, cells)
+    assert best is not None
+    return best[2], best[3]
+
+
+MAX_ROW_LINES = 20  # physical lines one row may span (cells with Alt+Enter line breaks)
+_OPEN = "a quote opened in this row is never closed"
+
+
+def _parse_row(text: str, delim: str) -> list[str] | str:
+    """The cells of ``text``, or why it cannot be read (``_OPEN`` for an unclosed quote)."""
+    try:
+        return next(csv.reader([text], delimiter=delim, strict=True), [])
+    except csv.Error as exc:
+        return _OPEN if "end of data" in str(exc) else f"broken quoting ({exc})"
+
+
+def _fits(row: list[str], width: int) -> bool:
+    # Excel pads rows with trailing empty cells; those are harmless.
+    return len(row) == width or (len(row) > width and not any(c.strip() for c in row[width:]))
+
+
+def _records(
+    fh: Iterable[str], first: int, delim: str, width: int
+) -> Iterator[tuple[int, list[str] | str]]:
+    """``(line, cells)`` for each row, or ``(line, why)`` for a row that cannot be read.
+
+    Row by row, not one csv.reader over the file: a stray quote then costs one
+    row (reported), not every row after it. But Excel writes a line break typed
+    into a cell (Alt+Enter) as a line break inside the quoted cell, so a row
+    whose quote is still open at the end of the line continues on the next
+    ones: up to MAX_ROW_LINES lines, and only if the lines joined make a row as
+    wide as the header. Otherwise the quote was a stray one: the row is
+    reported at its first line and the lines after it are read again as rows.
+    """
+    lines = enumerate(fh, start=first)
+    back: list[tuple[int, str]] = []  # lines read ahead and given back, last first
+
+    def next_line() -> tuple[int, str] | None:
+        return back.pop() if back else next(lines, None)
+
+    while (item := next_line()) is not None:
+        start, physical = item
+        text = physical.rstrip("\r\n")
+        if not text.strip():
+            continue
+        row = _parse_row(text, delim)
+        if row == _OPEN:
+            taken: list[tuple[int, str]] = []
+            joined: list[str] | str = _OPEN
+            while joined == _OPEN and len(taken) < MAX_ROW_LINES - 1:
+                following = next_line()
+                if following is None:
+                    break
+                taken.append(following)
+                text += "\n" + following[1].rstrip("\r\n")
+                joined = _parse_row(text, delim)
+            if isinstance(joined, list) and _fits(joined, width):
+                yield start, joined
+                continue
+            back.extend(reversed(taken))
+        yield start, row
+
+
+def _one_line(cell: str) -> str:
+    """A cell as one line: a line break typed into it becomes a space."""
+    if "\n" in cell or "\r" in cell:
+        return " ".join(cell.split())
+    return cell.strip()
+
+
+def read_list(
+    name: str, path: Path, problems: list[Problem], info: ListFile | None = None
+) -> Iterator[Recipient]:
+    """Every usable row of one list, in file order; problems are appended as found.
+
+    Rows with an error are not yielded. Duplicates are not this function's
+    business (see ``iter_recipients``).
+    """
+    encoding, note = detect_encoding(path)
+    if note:
+        problems.append(note)
+    info = info if info is not None else ListFile(name, path)
+    info.encoding = encoding
+    with path.open(encoding=encoding, newline="") as fh:
+        header_line = fh.readline()
+        header_no = 1
+        while header_line and not header_line.strip():
+            header_line = fh.readline()
+            header_no += 1
+        if not header_line.strip():
+            problems.append(
+                Problem(
+                    path,
+                    1,
+                    "list is empty (no header line)",
+                    ERROR,
+                    "the first line names the columns: email,name,language",
+                )
+            )
+            return
+        delim, raw_columns = _parse_header(header_line.rstrip("\r\n"))
+        info.delimiter = delim
+        columns: list[str | None] = []
+        for raw in raw_columns:
+            col = _COLUMNS.get(_fold(raw))
+            if col is None:
+                if raw.strip():
+                    problems.append(
+                        Problem(
+                            path,
+                            header_no,
+                            f"column '{raw.strip()}' is ignored",
+                            NOTE,
+                            "known columns: email, name, language, organisation, salutation",
+                        )
+                    )
+            elif col in columns:
+                problems.append(
+                    Problem(path, header_no, f"column '{raw.strip()}' appears twice", ERROR)
+                )
+                return
+            columns.append(col)
+        info.columns = [c for c in columns if c]
+        if "email" not in columns:
+            problems.append(
+                Problem(
+                    path,
+                    header_no,
+                    f"no e-mail column in the header ({header_line.strip()[:60]!r})",
+                    ERROR,
+                    "name the columns in the first line: email,name,language "
+                    "(or E-Mail;Name;Sprache)",
+                )
+            )
+            return
+        if "language" not in columns:
+            problems.append(
+                Problem(
+                    path,
+                    header_no,
+                    "no language column: every recipient gets the default fallback language",
+                    WARNING,
+                    "add a column 'language' (or 'Sprache') with codes like de, en, zh_CN",
+                )
+            )
+        known_codes: dict[str, bool] = {}
+        for start, row in _records(fh, header_no + 1, delim, len(columns)):
+            if isinstance(row, str):
+                problems.append(
+                    Problem(path, start, row, ERROR, 'a cell with quotes must start and end with "')
+                )
+                continue
+            if not "".join(row).strip():
+                continue
+            if len(row) != len(columns):
+                # Excel pads rows with trailing empty cells; those are harmless.
+                if len(row) > len(columns) and not any(c.strip() for c in row[len(columns) :]):
+                    row = row[: len(columns)]
+                else:
+                    problems.append(
+                        Problem(
+                            path,
+                            start,
+                            f"{len(row)} fields, the header has {len(columns)}",
+                            ERROR,
+                            f"separate fields with {delim!r} and quote fields that contain it"
+                            if delim != "\t"
+                            else "separate fields with tabs",
+                        )
+                    )
+                    continue
+            cells = {c: _one_line(row[i]) for i, c in enumerate(columns) if c}
+            try:
+                address, key, smtputf8 = check_address(cells["email"])
+            except ValueError as exc:
+                problems.append(Problem(path, start, f"invalid address: {exc}", ERROR))
+                continue
+            language = cells.get("language", "")
+            if "language" in columns and not language:
+                problems.append(
+                    Problem(
+                        path,
+                        start,
+                        f"{address}: no language",
+                        WARNING,
+                        "fill in de, en, zh_CN …; until then the default fallback applies",
+                    )
+                )
+            elif language:
+                ok = known_codes.get(language)
+                if ok is None:
+                    ok = known_codes[language] = languages.is_known(language)
+                if not ok:
+                    problems.append(
+                        Problem(
+                            path,
+                            start,
+                            f"{address}: unknown language {language!r}",
+                            ERROR,
+                            "use codes like de, en, en-GB, zh_CN, zh-Hans",
+                        )
+                    )
+                    continue
+            if smtputf8:
+                problems.append(
+                    Problem(
+                        path,
+                        start,
+                        f"{address}: the mailbox name is not ASCII; "
+                        "only servers with SMTPUTF8 deliver it",
+                        NOTE,
+                    )
+                )
+            yield Recipient(
+                address=address,
+                key=key,
+                name=cells.get("name", ""),
+                language=language,
+                organisation=cells.get("organisation", ""),
+                salutation=cells.get("salutation", ""),
+                list_name=name,
+                path=path,
+                line=start,
+                smtputf8=smtputf8,
+            )
+
+
+def iter_recipients(lists: Sequence[ListFile], problems: list[Problem]) -> Iterator[Recipient]:
+    """Every recipient of the lists once, first occurrence wins; problems appended.
+
+    The same address twice in one list is a warning (someone copied a row); on
+    two lists it is a note (a journalist on both is normal). Either way one mail.
+    """
+    seen: dict[str, int] = {}  # key -> list index << 32 | line: cheap to hold millions
+    for index, lst in enumerate(lists):
+        for rcpt in read_list(lst.name, lst.path, problems, lst):
+            first = seen.get(rcpt.key)
+            if first is None:
+                seen[rcpt.key] = (index << 32) | rcpt.line
+                yield rcpt
+                continue
+            other = lists[first >> 32]
+            line = first & 0xFFFFFFFF
+            if other is lst:
+                problems.append(
+                    Problem(
+                        lst.path,
+                        rcpt.line,
+                        f"{rcpt.address} is already on line {line}",
+                        WARNING,
+                        "delete one of the rows; they get one mail",
+                    )
+                )
+            else:
+                problems.append(
+                    Problem(
+                        lst.path,
+                        rcpt.line,
+                        f"{rcpt.address} is also on list '{other.name}' "
+                        f"({other.path.name}:{line}); gets one mail",
+                        NOTE,
+                    )
+                )
+
+
+def open_lists(workspace: Workspace, names: Iterable[str]) -> list[ListFile]:
+    """The named lists, refusing unknown names before anything is read."""
+    out: list[ListFile] = []
+    for name in names:
+        path = workspace.list_path(name)
+        if not path.is_file():
+            known = sorted(p.stem for p in workspace.recipients_dir.glob("*.csv"))
+            raise InputError(
+                f"list '{name}' not found",
+                path=path,
+                hint=("lists here: " + ", ".join(known))
+                if known
+                else "put a CSV file with columns email,name,language into recipients/",
+            )
+        stem = path.stem if path.suffix.lower() == ".csv" else name
+        if any(lst.path.resolve() == path.resolve() for lst in out):
+            continue
+        out.append(ListFile(stem, path))
+    if not out:
+        raise InputError("no list given", hint="name one with --list NAME")
+    return out
+
+
+# Languages ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Which workspace language a requested language gets, and why."""
+
+    requested: str  # as written ("" when missing)
+    language: str  # a language of the workspace
+    how: str  # "exact", "negotiated" (same language and script) or "fallback"
+
+
+def choose_language(requested: str, config: Config) -> Choice:
+    """The workspace language for a reader asking for ``requested`` (before readiness).
+
+    Same language and script first (en_US → en, zh-Hans → zh_CN, de_AT → de),
+    then the configured fallback chain ([fallback] in pressdist.toml), which is
+    where zh-Hant / zh_TW readers go: simplified characters are not their script.
+    """
+    available = config.all_languages
+    found = languages.negotiate(requested, available) if requested else None
+    if found:
+        exact = languages.normalize(requested) == found
+        return Choice(requested, found, "exact" if exact else "negotiated")
+    norm = (
+        languages.normalize(requested) if requested and languages.is_valid_code(requested) else ""
+    )
+    for cand in config.fallback_chain(norm):
+        if cand in available:
+            return Choice(requested, cand, "fallback")
+    return Choice(requested, config.source_language, "fallback")
+
+
+def choose_cached(rcpt: Recipient, config: Config, cache: dict[str, Choice]) -> Choice:
+    """``choose_language`` for a recipient, once per distinct code: a list has few."""
+    choice = cache.get(rcpt.language)
+    if choice is None:
+        choice = cache[rcpt.language] = choose_language(rcpt.language, config)
+    return choice

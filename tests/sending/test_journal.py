@@ -1,0 +1,175 @@
+"""The delivery journal: schema, states, crash safety."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pressdist.errors import InputError
+from pressdist.sending import journal as jr
+
+
+def attempt(key: str, revision: str = "rev1", *, duplicate: bool = False) -> jr.Attempt:
+    return jr.Attempt(
+        revision,
+        key,
+        "2019-11-04-isa-foshan",
+        key,
+        "N",
+        "en",
+        "en-GB",
+        "presse",
+        "outbox",
+        f"{revision}.en.{key}@example.org",
+        duplicate,
+    )
+
+
+@pytest.fixture
+def journal(tmp_path: Path):
+    with jr.Journal(tmp_path / ".pressdist" / jr.FILE_NAME) as j:
+        yield j
+
+
+def test_new_journal_is_wal_with_a_schema_version(journal):
+    assert journal.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert journal.db.execute("PRAGMA user_version").fetchone()[0] == jr.SCHEMA_VERSION
+
+
+def test_reopening_keeps_the_deliveries(tmp_path):
+    path = tmp_path / jr.FILE_NAME
+    with jr.Journal(path) as j:
+        run = j.start_run("r", "rev1", ["presse"], "outbox", False)
+        j.mark_sending(run, [attempt("a@example.org")])
+        j.record([("rev1", "a@example.org", jr.SENT, "250 ok")])
+    with jr.Journal(path) as j:
+        (d,) = list(j.deliveries())
+    assert (d.state, d.attempts, d.last_error, d.list, d.requested_language) == (
+        jr.SENT,
+        1,
+        "250 ok",
+        "presse",
+        "en-GB",
+    )
+    assert d.sent_at is not None
+
+
+def test_journal_from_a_newer_version_is_refused(tmp_path):
+    path = tmp_path / jr.FILE_NAME
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version=99")
+    db.close()
+    with pytest.raises(InputError) as exc:
+        jr.Journal(path)
+    assert "newer pressdist" in exc.value.message
+
+
+def test_a_file_that_is_not_a_database_is_refused_with_a_hint(tmp_path):
+    path = tmp_path / jr.FILE_NAME
+    path.write_text("this is not sqlite, just text that is long enough " * 20)
+    with pytest.raises(InputError) as exc:
+        jr.Journal(path)
+    assert exc.value.path == path
+    assert "never delete" in (exc.value.hint or "")
+
+
+def test_resending_counts_attempts_and_keeps_the_duplicate_flag(journal):
+    run = journal.start_run("r", "rev1", ["presse"], "outbox", False)
+    journal.mark_sending(run, [attempt("a@example.org", duplicate=True)])
+    journal.record([("rev1", "a@example.org", jr.FAILED_TRANSIENT, "451 busy")])
+    journal.mark_sending(run, [attempt("a@example.org", duplicate=False)])
+    (d,) = list(journal.deliveries())
+    assert (d.state, d.attempts, d.possibly_duplicate) == (jr.SENDING, 2, True)
+
+
+def test_mark_retry_sets_sending_again_before_the_gateway_sees_it(journal):
+    run = journal.start_run("r", "rev1", ["presse"], "outbox", False)
+    journal.mark_sending(run, [attempt("a@example.org")])
+    journal.record([("rev1", "a@example.org", jr.FAILED_TRANSIENT, "451 busy")])
+    journal.mark_retry(run, "rev1", "a@example.org")
+    assert journal.states("rev1", ["a@example.org"]) == {"a@example.org": jr.SENDING}
+    assert next(journal.deliveries()).attempts == 2
+
+
+def test_release_unsent_returns_only_sending_rows_to_pending(journal):
+    run = journal.start_run("r", "rev1", ["presse"], "outbox", False)
+    journal.mark_sending(run, [attempt("a@example.org"), attempt("b@example.org")])
+    journal.record([("rev1", "a@example.org", jr.SENT, "ok")])
+    journal.release_unsent("rev1", ["a@example.org", "b@example.org"])
+    states = journal.states("rev1", ["a@example.org", "b@example.org"])
+    assert states == {"a@example.org": jr.SENT, "b@example.org": jr.PENDING}
+    b = next(d for d in journal.deliveries() if d.recipient == "b@example.org")
+    assert b.attempts == 0
+
+
+def test_states_are_per_revision_and_answer_large_batches(journal):
+    run = journal.start_run("r", "rev1", ["presse"], "outbox", False)
+    keys = [f"r{i}@example.org" for i in range(1200)]
+    journal.mark_sending(run, [attempt(k) for k in keys])
+    assert len(journal.states("rev1", keys)) == 1200
+    assert journal.states("rev2", keys) == {}
+
+
+def test_a_run_left_running_by_a_crash_is_marked_interrupted(journal):
+    first = journal.start_run("r", "rev1", ["presse"], "outbox", False)
+    second = journal.start_run("r", "rev1", ["presse"], "outbox", False)
+    journal.finish_run(second, "finished")
+    statuses = {r.id: r.status for r in journal.runs()}
+    assert statuses == {first: "interrupted", second: "finished"}
+
+
+def test_failed_filter_and_earlier_revisions(journal):
+    run = journal.start_run("r", "rev1", ["presse"], "outbox", False)
+    journal.mark_sending(run, [attempt("a@example.org"), attempt("b@example.org")])
+    journal.record(
+        [
+            ("rev1", "a@example.org", jr.SENT, "ok"),
+            ("rev1", "b@example.org", jr.FAILED_PERMANENT, "550 no such user"),
+        ]
+    )
+    assert [d.recipient for d in journal.deliveries(failed=True)] == ["b@example.org"]
+    assert journal.counts("rev1") == {jr.SENT: 1, jr.FAILED_PERMANENT: 1}
+    assert journal.other_revisions_sent("2019-11-04-isa-foshan", "rev2") == {"rev1": 1}
+
+
+def test_unknown_state_is_refused_by_the_schema(journal):
+    run = journal.start_run("r", "rev1", ["presse"], "outbox", False)
+    journal.mark_sending(run, [attempt("a@example.org")])
+    with pytest.raises(sqlite3.IntegrityError):
+        journal.record([("rev1", "a@example.org", "delivered-maybe", "")])
+
+
+def test_committed_sending_survives_sigkill_of_the_writer(tmp_path):
+    path = tmp_path / jr.FILE_NAME
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        from pressdist.sending import journal as jr
+        from pathlib import Path
+        j = jr.Journal(Path({str(path)!r}))
+        run = j.start_run("r", "rev1", ["presse"], "outbox", False)
+        j.mark_sending(run, [jr.Attempt("rev1", "a@example.org", "r", "a@example.org", "", "en",
+                                        "en", "presse", "outbox", "m@x")])
+        j.db.execute("BEGIN")
+        j.db.execute("UPDATE deliveries SET state='sent'")  # never committed
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    assert proc.returncode == -signal.SIGKILL
+    with jr.Journal(path) as j:
+        assert j.states("rev1", ["a@example.org"]) == {"a@example.org": jr.SENDING}
+        assert [r.status for r in j.runs()] == ["running"]
+    assert os.path.exists(path)
+
+
+def test_counts_per_run_say_what_each_send_achieved(journal):
+    first = journal.start_run("r", "rev1", ["presse"], "outbox", False)
+    journal.mark_sending(first, [attempt("a@example.org"), attempt("b@example.org")])
+    journal.record([("rev1", "a@example.org", jr.SENT, "ok")])
+    assert journal.counts_per_run() == {(first, jr.SENT): 1, (first, jr.SENDING): 1}

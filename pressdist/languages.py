@@ -1,4 +1,4 @@
-"""Language codes as pressdist speaks them, and how other spellings map onto them.
+"""Languages as pressdist speaks them: the ``Language`` value, and how other spellings map onto it.
 
 A workspace names languages the gettext way (``de``, ``en``, ``zh_CN``: the
 folder names under ``translations/``). Recipients and TMX files use BCP 47
@@ -7,6 +7,10 @@ matching and gets Chinese scripts wrong, so the mapping lives here.
 
 zh-Hant / zh_TW / zh_HK / zh_MO readers are *not* mapped to zh_CN: simplified
 characters are not their script. They go through the fallback chain instead.
+
+Owns the ``Language`` value (made once where a code enters: the config, a list
+row, a TMX file, the command line) and negotiation. It does not know which
+languages a workspace has: ``workspace`` does.
 """
 
 from __future__ import annotations
@@ -14,18 +18,83 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from babel import Locale
 
 _CODE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 _TRADITIONAL_REGIONS = {"TW", "HK", "MO"}
-_SIMPLIFIED_REGIONS = {"CN", "SG", "MY"}
 
 
-def is_valid_code(code: str) -> bool:
-    return bool(_CODE.match(code.strip()))
+class Language(str):
+    """A language by its gettext code (``zh_CN``), with the other forms it is needed in.
+
+    It is a ``str`` equal to its code, so it keys dicts, names folders and
+    prints exactly as the code does (``check --json``, ``translations/zh_CN/``);
+    being immutable and made only by ``parse``, it is always in the
+    workspace's spelling.
+    """
+
+    __slots__ = ()
+
+    @staticmethod
+    def parse(code: str) -> Language:
+        """``zh-cn`` → ``zh_CN``, ``EN`` → ``en``; ValueError for what is no language code."""
+        if isinstance(code, Language):
+            return code
+        return _parse(code)
+
+    @property
+    def code(self) -> str:
+        """The gettext spelling as a plain string."""
+        return str.__str__(self)
+
+    @property
+    def bcp47(self) -> str:
+        """``zh_CN`` → ``zh-CN``: what TMX ``xml:lang``, Content-Language and HTML ``lang`` want."""
+        return self.replace("_", "-")
+
+    @property
+    def base(self) -> str:
+        """The language without region or script: ``zh`` for ``zh_CN``."""
+        return self.split("_")[0]
+
+    @property
+    def is_cjk(self) -> bool:
+        """Chinese, Japanese, Korean: no spaces between words, wide characters."""
+        return self.base in ("zh", "ja", "ko")
+
+    @property
+    def locale(self) -> Locale:
+        """babel's locale data; ValueError-like babel errors when babel has none."""
+        return _locale(self.code)
+
+    @property
+    def own_name(self) -> str:
+        """The language's name in itself, as a reader looks for it in a footer."""
+        loc = self.locale
+        name = loc.language_name or self.code
+        if loc.language == "zh":
+            # babel says "中文 (简体, 中国)"; readers expect just 中文 in a language list.
+            return name.split(" (")[0].split("（")[0]
+        return name[:1].upper() + name[1:]
+
+    @property
+    def english_name(self) -> str:
+        return self.locale.get_display_name("en") or self.code
+
+    @property
+    def plural_forms(self) -> str:
+        """The Plural-Forms header value for a catalog in this language, from babel's data."""
+        # start-up: babel (~40 ms) is imported only by what needs its data.
+        from babel.messages.plurals import get_plural
+
+        plural = get_plural(self.code)
+        return f"nplurals={plural.num_plurals}; plural={plural.plural_expr};"
 
 
-def normalize(code: str) -> str:
-    """``zh-cn`` → ``zh_CN``, ``EN`` → ``en``; the gettext spelling of a tag."""
+def _normalize(code: str) -> str:
     parts = re.split(r"[-_]", code.strip())
     out = [parts[0].lower()]
     for part in parts[1:]:
@@ -38,14 +107,40 @@ def normalize(code: str) -> str:
     return "_".join(out)
 
 
-def bcp47(code: str) -> str:
-    """``zh_CN`` → ``zh-CN``: what TMX ``xml:lang`` and Content-Language want."""
-    return normalize(code).replace("_", "-")
+@lru_cache(maxsize=256)
+def _parse(code: str) -> Language:
+    if not isinstance(code, str) or not is_valid_code(code):
+        raise ValueError(f"{code!r} is not a language code")
+    return Language(_normalize(code))
 
 
-def is_cjk(code: str) -> bool:
-    """Chinese, Japanese, Korean: no spaces between words, wide characters."""
-    return normalize(code).split("_")[0] in ("zh", "ja", "ko")
+@lru_cache(maxsize=32)
+def _locale(code: str) -> Locale:
+    # start-up: babel (~40 ms) is imported only by what needs its data.
+    from babel import Locale
+
+    return Locale.parse(code)
+
+
+def spelling(code: str) -> str:
+    """``code`` as a message shows it: in the workspace's spelling where it is a language code."""
+    try:
+        return Language.parse(code)
+    except ValueError:
+        return code.strip()
+
+
+def is_valid_code(code: str) -> bool:
+    return bool(_CODE.match(code.strip()))
+
+
+def is_known(code: str) -> bool:
+    """True when ``code`` is a language code babel has locale data for."""
+    try:
+        Language.parse(code).locale  # noqa: B018 (looked up for its error)
+    except Exception:
+        return False
+    return True
 
 
 def _script_of(parts: list[str]) -> str | None:
@@ -61,7 +156,7 @@ def _script_of(parts: list[str]) -> str | None:
     return None
 
 
-def negotiate(requested: str, available: Iterable[str]) -> str | None:
+def negotiate(requested: str, available: Iterable[Language]) -> Language | None:
     """The available language that serves a reader asking for ``requested``.
 
     Exact match first, then same language and script (``zh``, ``zh-Hans``,
@@ -70,10 +165,10 @@ def negotiate(requested: str, available: Iterable[str]) -> str | None:
     """
     if not requested or not is_valid_code(requested):
         return None
-    want = normalize(requested)
-    avail = [normalize(a) for a in available]
+    want = Language.parse(requested)
+    avail = [Language.parse(a) for a in available]
     if want in avail:
-        return want
+        return avail[avail.index(want)]
     wparts = want.split("_")
     wscript = _script_of(wparts)
     candidates = []
@@ -91,42 +186,30 @@ def negotiate(requested: str, available: Iterable[str]) -> str | None:
     return candidates[0]
 
 
-@lru_cache(maxsize=32)
-def babel_locale(code: str):  # -> babel.Locale
-    from babel import Locale
-
-    return Locale.parse(normalize(code))
+# Until every caller holds a Language: the same answers for a code string.
+def normalize(code: str) -> str:
+    return _normalize(code)
 
 
-def is_known(code: str) -> bool:
-    """True when babel has locale data for ``code``."""
-    if not is_valid_code(code):
-        return False
-    try:
-        babel_locale(code)
-    except Exception:
-        return False
-    return True
+def bcp47(code: str) -> str:
+    return Language.parse(code).bcp47
+
+
+def is_cjk(code: str) -> bool:
+    return Language.parse(code).is_cjk
+
+
+def babel_locale(code: str) -> Locale:
+    return Language.parse(code).locale
 
 
 def own_name(code: str) -> str:
-    """The language's name in itself, as a reader looks for it in a footer."""
-    loc = babel_locale(code)
-    name = loc.language_name or code
-    if loc.language in ("zh",):
-        # babel says "中文 (简体, 中国)"; readers expect just 中文 in a language list.
-        return name.split(" (")[0].split("（")[0]
-    return name[:1].upper() + name[1:]
+    return Language.parse(code).own_name
 
 
 def english_name(code: str) -> str:
-    loc = babel_locale(code)
-    return loc.get_display_name("en") or code
+    return Language.parse(code).english_name
 
 
 def plural_forms(code: str) -> str:
-    """The Plural-Forms header value for a catalog in ``code``, from babel's data."""
-    from babel.messages.plurals import get_plural
-
-    plural = get_plural(normalize(code))
-    return f"nplurals={plural.num_plurals}; plural={plural.plural_expr};"
+    return Language.parse(code).plural_forms

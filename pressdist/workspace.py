@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pressdist import languages
 from pressdist.errors import ConfigError, InputError
 from pressdist.files import atomic_write, read_text
+from pressdist.languages import Language, is_known, spelling
 
 CONFIG_NAME = "pressdist.toml"
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -55,28 +55,31 @@ class Config:
     organisation: str = ""
     sender: str = ""
     reply_to: str = ""
-    source_language: str = "de"
-    languages: list[str] = field(default_factory=lambda: ["en", "zh_CN"])
+    source_language: Language = field(default_factory=lambda: Language.parse("de"))
+    languages: list[Language] = field(
+        default_factory=lambda: [Language.parse("en"), Language.parse("zh_CN")]
+    )
     contact: str = ""
     memory_threshold: int = 75
     min_translated: int = 100
     allow_fuzzy: bool = False
     allow_warnings: bool = True
     # requested language -> languages to try, in order, when it cannot be sent.
-    fallback: dict[str, list[str]] = field(default_factory=dict)
+    fallback: dict[str, list[Language]] = field(default_factory=dict)
     send: dict[str, Any] = field(default_factory=dict)
     gateways: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
-    def all_languages(self) -> list[str]:
+    def all_languages(self) -> list[Language]:
         """Source first, then the targets: every language a release exists in."""
         return [self.source_language, *self.languages]
 
-    def fallback_chain(self, language: str) -> list[str]:
+    def fallback_chain(self, language: str) -> list[Language]:
         """Where a reader of ``language`` goes when it is unavailable."""
         chain = self.fallback.get(language) or self.fallback.get("default")
         if chain is None:
-            chain = ["en", self.source_language] if "en" in self.languages else []
+            english = self.languages[self.languages.index("en")] if "en" in self.languages else None
+            chain = [english, self.source_language] if english else []
             chain = chain or [self.source_language]
         return [c for c in chain if c != language]
 
@@ -168,15 +171,15 @@ def _check(table: dict[str, Any], schema: dict[str, Any], prefix: str, path: Pat
             )
 
 
-def _language(code: Any, where: str, path: Path, text: str) -> str:
-    if not isinstance(code, str) or not languages.is_known(code):
+def _language(code: Any, where: str, path: Path, text: str) -> Language:
+    if not isinstance(code, str) or not is_known(code):
         raise ConfigError(
             f"unknown language {code!r} in '{where}'",
             path=path,
             line=_line_of(text, where.split(".")[-1]),
             hint="use codes like de, en, zh_CN",
         )
-    return languages.normalize(code)
+    return Language.parse(code)
 
 
 def load_config(path: Path) -> Config:
@@ -267,6 +270,15 @@ def _file_stem(name: str, what: str, example: str) -> str:
     return name
 
 
+def _configured(code: str, configured: list[Language]) -> Language | None:
+    """The configured Language ``code`` names, in any spelling (``zh-cn``); None if none."""
+    try:
+        language = Language.parse(code)
+    except ValueError:
+        return None
+    return language if language in configured else None
+
+
 class Workspace:
     """A press office's folder: pressdist.toml plus releases/, translations/, recipients/."""
 
@@ -319,12 +331,13 @@ class Workspace:
         return self.root / "outbox"
 
     def language_dir(self, language: str) -> Path:
-        return self.translations_dir / languages.normalize(language)
+        return self.translations_dir / Language.parse(language)
 
-    def language(self, code: str) -> str:
-        """``code`` in the workspace's spelling; refused unless releases exist in it."""
-        language = languages.normalize(code)
-        if language not in self.config.all_languages:
+    def language(self, code: str) -> Language:
+        """``code`` as a Language of the workspace; refused unless releases exist in it."""
+        language = _configured(code, self.config.all_languages)
+        if language is None:
+            language = spelling(code)
             raise ConfigError(
                 f"language {language} is not configured",
                 path=self.config.path,
@@ -334,10 +347,10 @@ class Workspace:
             )
         return language
 
-    def target_language(self, code: str) -> str:
-        """``code`` in the workspace's spelling; refused unless releases are translated into it."""
-        language = languages.normalize(code)
-        if language not in self.config.languages:
+    def target_language(self, code: str) -> Language:
+        """``code`` as a Language of the workspace; refused unless releases go into it."""
+        language = _configured(code, self.config.languages)
+        if language is None:
             raise InputError(
                 f"{code!r} is not a target language of this workspace",
                 path=self.config.path,

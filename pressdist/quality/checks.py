@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pressdist import languages
+from pressdist.languages import Language
 from pressdist.text import EMAIL, URL, is_wide
 from pressdist.translation.glossary import GlossaryTerm, check_glossary, load_glossary
 
@@ -226,7 +226,7 @@ def quote_balance(text: str, language: str) -> int:
     close with ”; Chinese may also use 「」 and 『』. A translation may change
     the style, so only the balance is compared, not the characters.
     """
-    german = languages.normalize(language).split("_")[0] == "de"
+    german = Language.parse(language).base == "de"
     balance = 0
     prev = " "
     for ch in text:
@@ -277,7 +277,7 @@ def check_punctuation(source: str, translation: str, tgt_lang: str) -> list[str]
     tgt = translation.rstrip()
     if not src or not tgt:
         return []
-    cjk = languages.is_cjk(tgt_lang)
+    cjk = Language.parse(tgt_lang).is_cjk
     bare = tgt.rstrip(_CLOSING_QUOTES)
     last = bare[-1:] if bare else ""
     if cjk and tgt[-1] in ".!?,;:":
@@ -472,9 +472,7 @@ def check_release(
     workspace: Workspace, release: Release, languages: list[str] | None = None
 ) -> list[Finding]:
     """Findings of every target language (or those asked for) of ``release``."""
-    from pressdist import languages as langs
-
-    wanted = [langs.normalize(x) for x in languages] if languages else None
+    wanted = [Language.parse(x) for x in languages] if languages else None
     findings: list[Finding] = []
     for language in workspace.config.languages:
         if wanted is not None and language not in wanted:

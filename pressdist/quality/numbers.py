@@ -16,6 +16,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from pressdist.languages import Language
+
 _NUMBER = re.compile(r"(?<![\d])\d+(?:[.,\u00a0\u202f'’]\d+)*")
 _DATE = re.compile(r"(?<![\d.])(\d{1,2})\.\s?(\d{1,2})\.(?:\s?(\d{4}))?(?![\d])")
 _TIME = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?![\d:])")
@@ -75,7 +77,7 @@ def _zh_number(run: str) -> int | None:
 
 
 def _words(text: str, language: str) -> list[Decimal]:
-    base = language.split("_")[0]
+    base = Language.parse(language).base
     if base == "en":
         return [Decimal(_EN_WORDS[m.group(1).lower()]) for m in _EN_WORD.finditer(text)]
     if base == "zh":

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import polib
 
-from pressdist import languages
 from pressdist.files import atomic_write
+from pressdist.languages import Language
 from pressdist.translation.pofile import load_catalog
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ def _part_comment(seg: Segment, index: int, count: int) -> str:
     return note
 
 
-def _header(release: Release, language: str, old: polib.POFile | None) -> dict[str, str]:
+def _header(release: Release, language: Language, old: polib.POFile | None) -> dict[str, str]:
     from pressdist import __version__
 
     created = f"{release.date.isoformat()} 00:00+0000"
@@ -166,12 +166,12 @@ def _header(release: Release, language: str, old: polib.POFile | None) -> dict[s
         "POT-Creation-Date": created,
         "PO-Revision-Date": created,
         "Last-Translator": "",
-        "Language-Team": f"{languages.english_name(language)}",
-        "Language": languages.normalize(language),
+        "Language-Team": language.english_name,
+        "Language": language.code,
         "MIME-Version": "1.0",
         "Content-Type": "text/plain; charset=UTF-8",
         "Content-Transfer-Encoding": "8bit",
-        "Plural-Forms": languages.plural_forms(language),
+        "Plural-Forms": language.plural_forms,
         "X-Generator": f"{GENERATOR} {__version__}",
     }
     if old is not None:
@@ -199,7 +199,7 @@ def _best_previous(text: str, candidates: list[polib.POEntry], threshold: int):
 
 def build_catalog(
     release: Release,
-    language: str,
+    language: Language,
     old: polib.POFile | None,
     *,
     memory=None,  # pressdist.memory.Memory | None
@@ -214,9 +214,7 @@ def build_catalog(
     result = result or ExtractResult(release.id, language, Path())
     po = polib.POFile(wrapwidth=79)
     po.metadata = _header(release, language, old)
-    default_comment = (
-        f"{languages.english_name(language)} translation of the press release {release.id}."
-    )
+    default_comment = f"{language.english_name} translation of the press release {release.id}."
     po.header = old.header if old is not None and old.header else default_comment
     live: dict[tuple[str | None, str], polib.POEntry] = {}
     dead: dict[tuple[str | None, str], polib.POEntry] = {}
@@ -330,7 +328,7 @@ def extract(
     """Create or update ``translations/<language>/<id>.po`` for ``release``."""
     from pressdist.translation import poformat
 
-    language = languages.normalize(language)
+    language = Language.parse(language)
     path = workspace.po_path(release.id, language)
     result = ExtractResult(release.id, language, path)
     old = load_catalog(path, language=language) if path.exists() else None

@@ -18,6 +18,7 @@ import polib
 from pressdist import languages
 from pressdist.errors import InputError
 from pressdist.files import decode_utf8, read_bytes
+from pressdist.languages import Language
 
 _KEYWORD = re.compile(
     r'^(?:#~\s*)?(?:#\|\s*)?(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+(".*)$'
@@ -127,10 +128,10 @@ def load_catalog(path: Path, *, language: str | None = None) -> polib.POFile:
         if declared and languages.negotiate(declared, [language]) is None:
             raise InputError(
                 f"catalog says Language: {declared}, but it sits in the folder for "
-                f"{languages.normalize(language)}",
+                f"{Language.parse(language)}",
                 path=path,
                 line=_header_line(text, "Language"),
-                hint=f"move it to translations/{languages.normalize(declared)}/ "
+                hint=f"move it to translations/{languages.spelling(declared)}/ "
                 "or correct its Language header",
             )
     return po

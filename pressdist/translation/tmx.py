@@ -20,6 +20,7 @@ from xml.sax.saxutils import escape, quoteattr
 from pressdist import languages
 from pressdist.errors import InputError
 from pressdist.files import read_bytes
+from pressdist.languages import Language
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # Inline elements whose content is native markup of the original format, not text.
@@ -91,10 +92,10 @@ def read(path: Path, *, source_language: str = "de") -> TmxMemory:
     body = root.find("body")
     if header is None or body is None:
         raise InputError("TMX file has no <header> or no <body>", path=path, hint=_HINT)
-    source = languages.normalize(source_language)
+    source = Language.parse(source_language)
     memory = TmxMemory(srclang=header.get("srclang", ""), date=_date(header.get("creationdate")))
     for n, tu in enumerate(body.iter("tu")):
-        texts: dict[str, str] = {}
+        texts: dict[Language, str] = {}
         for tuv in tu.findall("tuv"):
             lang = tuv.get(XML_LANG) or tuv.get("lang")
             seg = tuv.find("seg")
@@ -105,7 +106,7 @@ def read(path: Path, *, source_language: str = "de") -> TmxMemory:
                     line=_line_of(data, "tu", n),
                     hint=_HINT,
                 )
-            texts.setdefault(languages.normalize(lang), _seg_text(seg))
+            texts.setdefault(Language.parse(lang), _seg_text(seg))
         src_key = next((k for k in texts if languages.negotiate(k, [source]) == source), None)
         if src_key is None or not texts[src_key].strip():
             memory.skipped += 1
@@ -117,8 +118,7 @@ def read(path: Path, *, source_language: str = "de") -> TmxMemory:
         )
     if not memory.units:
         raise InputError(
-            f"TMX file has no unit with a {languages.bcp47(source)} variant "
-            "(pressdist's source language)",
+            f"TMX file has no unit with a {source.bcp47} variant (pressdist's source language)",
             path=path,
             hint="export the memory with German as the source language",
         )
@@ -127,7 +127,7 @@ def read(path: Path, *, source_language: str = "de") -> TmxMemory:
 
 def target_text(unit: TmxUnit, language: str) -> str | None:
     """The unit's text in ``language``, accepting other spellings (zh-Hans for zh_CN)."""
-    language = languages.normalize(language)
+    language = Language.parse(language)
     if language in unit.targets:
         return unit.targets[language]
     for code, text in sorted(unit.targets.items()):
@@ -154,8 +154,8 @@ def dumps(
     tool_version: str = "",
 ) -> str:
     """A TMX 1.4b document of (source, target, date) units for ``language``."""
-    src = languages.bcp47(source_language)
-    tgt = languages.bcp47(language)
+    src = Language.parse(source_language).bcp47
+    tgt = Language.parse(language).bcp47
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<!DOCTYPE tmx SYSTEM "tmx14.dtd">',

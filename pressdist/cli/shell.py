@@ -89,6 +89,7 @@ def _root(
 
 def open_workspace() -> Workspace:
     """The workspace the user means: --workspace, or the one around the cwd."""
+    # start-up: the workspace module (tomllib, config schema) is not needed for --help.
     from pressdist.workspace import Workspace
 
     given = _state["workspace"]
@@ -101,6 +102,7 @@ _consoles: dict[str, Console] = {}
 def console(stderr: bool = False) -> Console:
     key = "err" if stderr else "out"
     if key not in _consoles:
+        # start-up: rich.console costs ~90 ms; --help prints through Typer alone.
         from rich.console import Console
 
         _consoles[key] = Console(stderr=stderr, highlight=False, emoji=False)
@@ -126,13 +128,13 @@ def say_no_releases(*, stderr: bool = False) -> None:
 
 
 def warn(message: str) -> None:
-    from rich.markup import escape
+    from rich.markup import escape  # start-up: as for Console above
 
     console(stderr=True).print(f"[yellow]warning:[/] {escape(message)}")
 
 
 def report_error(exc: PressdistError) -> None:
-    from rich.markup import escape
+    from rich.markup import escape  # start-up: as for Console above
 
     err = console(stderr=True)
     err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)

@@ -11,8 +11,10 @@ import json
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from pressdist.errors import ConfigError, InputError
@@ -21,6 +23,23 @@ from pressdist.languages import Language, is_known, spelling
 
 CONFIG_NAME = "pressdist.toml"
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    """``[send]``: how ``send`` delivers. Each default is stated here and nowhere else."""
+
+    gateway: str = "outbox"  # a [gateways.NAME]; "outbox" works without one (a Maildir)
+    max_attempts: int = 5  # per delivery and run, the first included
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 300.0
+    unsubscribe_url: str = ""
+    unsubscribe_mailto: str = ""
+    message_id_domain: str | None = None  # None: the sender's domain
+
+
+# The TOML type each [send] key must have, from its field's annotation.
+_SEND_TYPES: dict[str, Any] = {"str": str, "str | None": str, "int": int, "float": (int, float)}
 
 # Every key pressdist.toml may hold; a value of dict means a table with those
 # keys, None means "any keys" (validated by its owner, e.g. each gateway).
@@ -34,15 +53,7 @@ _SCHEMA: dict[str, Any] = {
     "memory": {"threshold": int},
     "readiness": {"min_translated": int, "allow_fuzzy": bool, "allow_warnings": bool},
     "fallback": None,
-    "send": {
-        "gateway": str,
-        "max_attempts": int,
-        "retry_base_seconds": (int, float),
-        "retry_max_seconds": (int, float),
-        "unsubscribe_url": str,
-        "unsubscribe_mailto": str,
-        "message_id_domain": str,
-    },
+    "send": {f.name: _SEND_TYPES[f.type] for f in fields(SendSettings)},
     "gateways": None,
 }
 
@@ -66,8 +77,8 @@ class Config:
     allow_warnings: bool = True
     # requested language -> languages to try, in order, when it cannot be sent.
     fallback: dict[str, list[Language]] = field(default_factory=dict)
-    send: dict[str, Any] = field(default_factory=dict)
-    gateways: dict[str, dict[str, Any]] = field(default_factory=dict)
+    send: SendSettings = field(default_factory=SendSettings)
+    gateways: dict[str, GatewayConfig] = field(default_factory=dict)
 
     @property
     def all_languages(self) -> list[Language]:
@@ -229,9 +240,18 @@ def load_config(path: Path) -> Config:
         lang = key if key == "default" else _language(key, f"fallback.{key}", path, text)
         fallback[lang] = [_language(c, f"fallback.{key}", path, text) for c in chain]
     cfg.fallback = fallback
-    cfg.send = dict(data.get("send", {}))
+    cfg.send = _send_settings(data.get("send", {}), path, text)
+    cfg.gateways = {
+        name: GatewayConfig.from_table(name, table, path)
+        for name, table in data.get("gateways", {}).items()
+    }
+    return cfg
+
+
+def _send_settings(table: dict[str, Any], path: Path, text: str) -> SendSettings:
+    """``[send]``, its types already checked; an empty string means the default."""
     for key, least in (("max_attempts", 1), ("retry_base_seconds", 0), ("retry_max_seconds", 0)):
-        value = cfg.send.get(key)
+        value = table.get(key)
         if value is not None and not (math.isfinite(value) and value >= least):
             raise ConfigError(
                 f"'send.{key}' must be "
@@ -240,21 +260,46 @@ def load_config(path: Path) -> Config:
                 path=path,
                 line=line_in_table(text, ("send",), key),
             )
-    for name, g in data.get("gateways", {}).items():
-        if not isinstance(g, dict):
+    values = {key: value for key, value in table.items() if value != ""}
+    for key in ("retry_base_seconds", "retry_max_seconds"):
+        if key in values:
+            values[key] = float(values[key])
+    return SendSettings(**values)
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """One ``[gateways.NAME]`` table, for the gateway its ``type`` names to read.
+
+    What the other keys mean is the gateway module's business
+    (``sending.gateway.build``); this value only knows where the table is, so
+    that every error about one of its keys can name that key's line.
+    """
+
+    name: str
+    type: str  # as written; the registry refuses one it does not know
+    table: Mapping[str, Any]  # every key as written, ``type`` included
+    path: Path  # the pressdist.toml the table is in
+
+    @classmethod
+    def from_table(cls, name: str, table: Any, path: Path) -> GatewayConfig:
+        if not isinstance(table, dict):
             raise ConfigError(
                 f"'gateways.{name}' must be a table",
                 path=path,
-                line=line_in_table(text, ("gateways",), name),
+                line=config_line(path, ("gateways",), name),
             )
-        if "type" not in g:
+        if "type" not in table:
             raise ConfigError(
                 f"gateway '{name}' needs a 'type' (maildir, smtp or http)",
                 path=path,
-                line=line_in_table(text, ("gateways", name)),
+                line=config_line(path, ("gateways", name)),
             )
-    cfg.gateways = {name: dict(g) for name, g in data.get("gateways", {}).items()}
-    return cfg
+        return cls(name, table["type"], MappingProxyType(dict(table)), path)
+
+    def line(self, key: str | None = None) -> int | None:
+        """The line of ``key`` in this table (without a key or when absent: its header)."""
+        return config_line(self.path, ("gateways", self.name), key)
 
 
 def validate_release_id(release_id: str) -> str:
@@ -325,10 +370,6 @@ class Workspace:
     def state_dir(self) -> Path:
         """Derived, rebuildable state (journal, memory index); never edited by hand."""
         return self.root / ".pressdist"
-
-    @property
-    def outbox_dir(self) -> Path:
-        return self.root / "outbox"
 
     def language_dir(self, language: str) -> Path:
         return self.translations_dir / Language.parse(language)

@@ -8,7 +8,7 @@ import pytest
 
 from pressdist.errors import ConfigError
 from pressdist.sending.gateway import build
-from pressdist.workspace import line_in_table
+from pressdist.workspace import GatewayConfig, line_in_table
 
 CONFIG = """\
 sender = "presse@example.org"
@@ -78,7 +78,7 @@ def test_gateway_config_errors_name_the_line_of_the_key(
         encoding="utf-8",
     )
     with pytest.raises(ConfigError, match=message) as err:
-        build("outbox", table, root=tmp_path, config_path=config)
+        build(GatewayConfig.from_table("outbox", table, config), root=tmp_path)
     assert err.value.line == line
     assert str(err.value).startswith(f"{config}:{line}: ")
 
@@ -92,5 +92,5 @@ def test_a_gateway_error_without_a_key_points_at_the_table(tmp_path: Path) -> No
     )
     table = {"type": "smtp", "host": "127.0.0.1", "security": "none", "username": "press"}
     with pytest.raises(ConfigError, match="both 'username' and 'password_env'") as err:
-        build("office", table, root=tmp_path, config_path=config)
+        build(GatewayConfig.from_table("office", table, config), root=tmp_path)
     assert err.value.line == 5

@@ -73,8 +73,8 @@ def test_example_workspace_config_loads(example_workspace: Path) -> None:
     assert config.all_languages == ["de", "en", "zh_CN"]
     assert config.fallback_chain("zh_CN") == ["en", "de"]
     assert config.fallback_chain("fr") == ["en", "de"]
-    assert config.send["gateway"] == "outbox"
-    assert config.gateways["outbox"]["type"] == "maildir"
+    assert config.send.gateway == "outbox"
+    assert config.gateways["outbox"].type == "maildir"
 
 
 def test_init_config_loads_with_its_defaults(tmp_workspace: Path) -> None:
@@ -144,7 +144,7 @@ def test_send_attempts_and_retry_times_out_of_range_name_key_and_line(
 
 def test_send_retry_settings_at_their_limits_are_accepted(tmp_path: Path) -> None:
     text = "[send]\nmax_attempts = 1\nretry_base_seconds = 0\nretry_max_seconds = 0.5\n"
-    assert load_config(_config(tmp_path, text)).send["max_attempts"] == 1
+    assert load_config(_config(tmp_path, text)).send.max_attempts == 1
 
 
 def test_boolean_is_not_accepted_as_a_number(tmp_path: Path) -> None:

@@ -2,33 +2,32 @@
 
 Owns the checks common to all gateways: unknown keys refused, types checked,
 secrets read from the environment variable a ``*_env`` key names (and never
-from the file itself). Each gateway module says which keys it has; what the
-keys mean is the module's business.
+from the file itself). Each gateway module says which keys it has and turns
+them into its own frozen settings value (``SmtpSettings``, ...); what the keys
+mean is the module's business.
 """
 
 from __future__ import annotations
 
 import os
+import ssl
 from pathlib import Path
-from typing import Any
 
 from pressdist.errors import ConfigError
-from pressdist.workspace import config_line
+from pressdist.workspace import GatewayConfig
 
 
-class Settings:
-    """The table of one gateway, with errors that name ``gateways.NAME.key``."""
+class Table:
+    """The table of one gateway, read key by key; errors name ``gateways.NAME.key``."""
 
-    def __init__(
-        self, name: str, table: dict[str, Any], *, config_path: Path, known: set[str]
-    ) -> None:
-        self.name = name
-        self.table = table
-        self.config_path = config_path
-        for key in table:
+    def __init__(self, config: GatewayConfig, *, known: set[str]) -> None:
+        self.config = config
+        self.name = config.name
+        self.table = config.table
+        for key in self.table:
             if key not in known:
                 raise self.error(
-                    f"unknown key 'gateways.{name}.{key}'",
+                    f"unknown key 'gateways.{self.name}.{key}'",
                     key=key,
                     hint="known keys here: " + ", ".join(sorted(known)),
                 )
@@ -37,8 +36,7 @@ class Settings:
         self, message: str, *, key: str | None = None, hint: str | None = None
     ) -> ConfigError:
         """An error at ``key``'s line in pressdist.toml, or at the table's header."""
-        line = config_line(self.config_path, ("gateways", self.name), key)
-        return ConfigError(message, path=self.config_path, line=line, hint=hint)
+        return ConfigError(message, path=self.config.path, line=self.config.line(key), hint=hint)
 
     def where(self, key: str) -> str:
         return f"gateways.{self.name}.{key}"
@@ -120,8 +118,6 @@ class Settings:
         """A CA certificate file, loaded now: a broken one would fail every connection."""
         path = self.file(key, root)
         if path is not None:
-            import ssl
-
             try:
                 ssl.create_default_context(cafile=str(path))
             except ssl.SSLError:

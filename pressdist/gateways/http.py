@@ -21,17 +21,20 @@ import datetime as dt
 import email.utils
 import json
 import ssl
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urlsplit
+
+# httpx costs ~140 ms to import (python -X importtime); the registry imports
+# this module only when an http gateway is built, so no other command pays it.
+import httpx
 
 from pressdist import __version__
 from pressdist.errors import GatewayError
-from pressdist.gateways._settings import Settings
-from pressdist.sending.gateway import Envelope, Outcome, Result
-
-if TYPE_CHECKING:
-    import httpx
+from pressdist.gateways._settings import Table
+from pressdist.sending.gateway import Envelope, GatewayBase, Outcome, Result
+from pressdist.workspace import GatewayConfig
 
 _KEYS = {"type", "api", "url", "domain", "token_env", "concurrency", "timeout", "ca_file"}
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -42,77 +45,72 @@ MAILGUN_US = "https://api.mailgun.net"
 _TRANSIENT_4XX = {401, 403, 408, 425, 429}
 
 
-class HttpGateway:
-    """Posts one request per message; ``dialect`` decides the request's shape."""
+@dataclass(frozen=True)
+class HttpSettings:
+    name: str
+    api: str  # "generic" or "mailgun": the shape of the request
+    url: str
+    domain: str | None = None  # mailgun only
+    token: str | None = field(default=None, repr=False)  # from the environment, never the file
+    concurrency: int = 8
+    timeout: float = 30.0
+    ca_file: Path | None = None
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        api: str,
-        url: str,
-        domain: str | None = None,
-        token: str | None = None,
-        concurrency: int = 8,
-        timeout: float = 30.0,
-        ca_file: Path | None = None,
-    ) -> None:
-        self.name = name
-        self.api = api
-        self.url = url.rstrip("/") if api == "mailgun" else url
-        self.domain = domain
-        self._token = token
-        self.concurrency = concurrency
-        self.timeout = timeout
-        self.ca_file = ca_file
+
+class HttpGateway(GatewayBase):
+    """Posts one request per message; ``settings.api`` decides the request's shape."""
+
+    def __init__(self, settings: HttpSettings) -> None:
+        super().__init__(settings.name, settings.concurrency)
+        self.settings = settings
+        self.url = settings.url.rstrip("/") if settings.api == "mailgun" else settings.url
         self._client: httpx.AsyncClient | None = None
 
     def __repr__(self) -> str:  # never shows the token
-        return f"HttpGateway({self.name!r}, {self.api}, {self.endpoint!r})"
+        return f"HttpGateway({self.name!r}, {self.settings.api}, {self.endpoint!r})"
 
     @property
     def endpoint(self) -> str:
-        if self.api == "mailgun":
-            return f"{self.url}/v3/{quote(self.domain or '', safe='')}/messages.mime"
+        if self.settings.api == "mailgun":
+            return f"{self.url}/v3/{quote(self.settings.domain or '', safe='')}/messages.mime"
         return self.url
 
     # Session ------------------------------------------------------------------
-    async def open(self) -> None:
-        import httpx
-
+    async def _open(self) -> None:
+        settings = self.settings
         headers = {"User-Agent": f"pressdist/{__version__}"}
         auth: httpx.Auth | None = None
-        if self.api == "mailgun":
-            auth = httpx.BasicAuth("api", self._token or "")
-        elif self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
-        verify = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+        if settings.api == "mailgun":
+            auth = httpx.BasicAuth("api", settings.token or "")
+        elif settings.token:
+            headers["Authorization"] = f"Bearer {settings.token}"
+        ca_file = settings.ca_file
+        verify = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
         self._client = httpx.AsyncClient(
             headers=headers,
             auth=auth,
             verify=verify,
-            timeout=httpx.Timeout(self.timeout),
+            timeout=httpx.Timeout(settings.timeout),
             limits=httpx.Limits(
-                max_connections=self.concurrency, max_keepalive_connections=self.concurrency
+                max_connections=self.settings.concurrency,
+                max_keepalive_connections=self.settings.concurrency,
             ),
             follow_redirects=False,
         )
         try:
             await self._check()
         except BaseException:
-            await self.close()
+            await self._close()
             raise
 
     async def _check(self) -> None:
         """One cheap authenticated request, so a wrong key or URL stops the run
         before the first message instead of failing every delivery."""
-        import httpx
-
         assert self._client is not None
         where = f"gateway '{self.name}' ({self.endpoint})"
         try:
-            if self.api == "mailgun":
-                url = f"{self.url}/v4/domains/{quote(self.domain or '', safe='')}"
+            if self.settings.api == "mailgun":
+                url = f"{self.url}/v4/domains/{quote(self.settings.domain or '', safe='')}"
                 response = await self._client.get(url)
             else:
                 response = await self._client.request("OPTIONS", self.url)
@@ -129,7 +127,7 @@ class HttpGateway:
             ) from None
         except httpx.TimeoutException:
             raise GatewayError(
-                f"{where}: no answer within {self.timeout:g} s",
+                f"{where}: no answer within {self.settings.timeout:g} s",
                 hint="check 'url', or raise 'timeout'",
             ) from None
         except httpx.HTTPError as exc:
@@ -145,26 +143,23 @@ class HttpGateway:
                 hint="set 'url' to the address the service really answers at (redirects "
                 "are not followed, so the key never travels somewhere unchecked)",
             )
-        if self.api == "mailgun" and response.status_code == 404:
+        if self.settings.api == "mailgun" and response.status_code == 404:
             raise GatewayError(
-                f"{where}: Mailgun does not know the domain {self.domain!r}",
+                f"{where}: Mailgun does not know the domain {self.settings.domain!r}",
                 hint=f"check 'domain'; domains in the EU region need url = "
                 f'"https://api.eu.mailgun.net" (default {MAILGUN_US})',
             )
 
-    async def close(self) -> None:
+    async def _close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
 
     # Delivery -----------------------------------------------------------------
-    async def send(self, envelope: Envelope) -> Result:
-        import httpx
-
-        if self._client is None:
-            raise RuntimeError("HttpGateway.send() before open()")
+    async def _send(self, envelope: Envelope) -> Result:
+        assert self._client is not None
         try:
-            if self.api == "mailgun":
+            if self.settings.api == "mailgun":
                 response = await self._client.post(
                     self.endpoint,
                     data={"to": envelope.recipient},
@@ -180,7 +175,9 @@ class HttpGateway:
                     },
                 )
         except httpx.TimeoutException:
-            return Result(envelope, Outcome.TRANSIENT, f"no answer within {self.timeout:g} s")
+            return Result(
+                envelope, Outcome.TRANSIENT, f"no answer within {self.settings.timeout:g} s"
+            )
         except httpx.HTTPError as exc:  # reset, refused, protocol error
             reason = str(exc) or type(exc).__name__
             return Result(envelope, Outcome.TRANSIENT, f"connection failed: {reason}")
@@ -242,10 +239,9 @@ def _summary(body: bytes) -> str:
     return " ".join(text.split())[:200]
 
 
-def from_settings(
-    name: str, settings: dict[str, Any], *, root: Path, config_path: Path
-) -> HttpGateway:
-    table = Settings(name, settings, config_path=config_path, known=_KEYS)
+def settings(config: GatewayConfig, *, root: Path) -> HttpSettings:
+    table = Table(config, known=_KEYS)
+    name = config.name
     api = table.choice("api", "generic", ("generic", "mailgun"))
     if api == "mailgun":
         url = table.text("url", MAILGUN_US, required=True)
@@ -253,7 +249,7 @@ def from_settings(
         token = table.secret("token_env", required=True)
     else:
         url = table.text("url", required=True)
-        if "domain" in settings:
+        if "domain" in config.table:
             raise table.error(
                 f"'gateways.{name}.domain' is only for api = \"mailgun\"", key="domain"
             )
@@ -270,13 +266,19 @@ def from_settings(
             hint="use https://; plain http is allowed only for a service on this machine",
         )
     ca_file = table.ca_file("ca_file", root)
-    return HttpGateway(
+    concurrency = table.number("concurrency", HttpSettings.concurrency, minimum=1, integer=True)
+    timeout = table.number("timeout", HttpSettings.timeout, minimum=1)
+    return HttpSettings(
         name,
         api=api,
         url=url,
         domain=domain,
         token=token,
-        concurrency=int(table.number("concurrency", 8, minimum=1, integer=True) or 8),
-        timeout=float(table.number("timeout", 30, minimum=1) or 30),
+        concurrency=int(concurrency or HttpSettings.concurrency),
+        timeout=float(timeout or HttpSettings.timeout),
         ca_file=ca_file,
     )
+
+
+def from_settings(config: GatewayConfig, *, root: Path) -> HttpGateway:
+    return HttpGateway(settings(config, root=root))

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import mailbox
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pressdist.errors import GatewayError
-from pressdist.gateways._settings import Settings
-from pressdist.sending.gateway import Envelope, Outcome, Result
+from pressdist.gateways._settings import Table
+from pressdist.sending.gateway import Envelope, GatewayBase, Outcome, Result
+from pressdist.workspace import GatewayConfig
 
 _KEYS = {"type", "path"}
 
@@ -29,36 +30,39 @@ _KEYS = {"type", "path"}
 _CONCURRENCY = 4
 
 
-class MaildirGateway:
-    """Delivers by adding each message to the Maildir at ``path``."""
+@dataclass(frozen=True)
+class MaildirSettings:
+    name: str
+    path: Path  # absolute: a relative ``path`` is taken from the workspace root
 
-    def __init__(self, name: str, path: Path) -> None:
-        self.name = name
-        self.path = path
-        self.concurrency = _CONCURRENCY
+
+class MaildirGateway(GatewayBase):
+    """Delivers by adding each message to the Maildir at ``settings.path``."""
+
+    def __init__(self, settings: MaildirSettings) -> None:
+        super().__init__(settings.name, _CONCURRENCY)
+        self.settings = settings
         self._box: mailbox.Maildir | None = None
 
     def __repr__(self) -> str:
-        return f"MaildirGateway({self.name!r}, {str(self.path)!r})"
+        return f"MaildirGateway({self.name!r}, {str(self.settings.path)!r})"
 
-    async def open(self) -> None:
+    async def _open(self) -> None:
         try:
             # mailbox creates the three folders only when the Maildir itself is
             # missing; an existing empty outbox/ (e.g. from git) needs them too.
             for sub in ("tmp", "new", "cur"):
-                (self.path / sub).mkdir(parents=True, exist_ok=True)
+                (self.settings.path / sub).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise GatewayError(
-                f"gateway '{self.name}': cannot create the Maildir {self.path}: "
+                f"gateway '{self.name}': cannot create the Maildir {self.settings.path}: "
                 f"{exc.strerror or exc}",
-                path=self.path,
+                path=self.settings.path,
                 hint="check that the folder is writable, or set another 'path'",
             ) from None
-        self._box = mailbox.Maildir(self.path, factory=None, create=False)
+        self._box = mailbox.Maildir(self.settings.path, factory=None, create=False)
 
-    async def send(self, envelope: Envelope) -> Result:
-        if self._box is None:
-            raise RuntimeError("MaildirGateway.send() before open()")
+    async def _send(self, envelope: Envelope) -> Result:
         # Files in a Maildir use the local line ending, as a delivery agent
         # writes them; the wire format's CRLF is an SMTP matter.
         data = envelope.data.replace(b"\r\n", b"\n")
@@ -67,7 +71,9 @@ class MaildirGateway:
         except OSError as exc:
             # A full disk or a briefly unwritable folder may clear up; the
             # journal keeps the delivery and a later run tries again.
-            return Result(envelope, Outcome.TRANSIENT, f"cannot write to {self.path}: {exc}")
+            return Result(
+                envelope, Outcome.TRANSIENT, f"cannot write to {self.settings.path}: {exc}"
+            )
         return Result(envelope, Outcome.ACCEPTED, f"new/{key}")
 
     def _add(self, data: bytes) -> str:
@@ -81,15 +87,17 @@ class MaildirGateway:
                 continue
         return self._box.add(data)
 
-    async def close(self) -> None:
+    async def _close(self) -> None:
         self._box = None
 
 
-def from_settings(
-    name: str, settings: dict[str, Any], *, root: Path, config_path: Path
-) -> MaildirGateway:
-    table = Settings(name, settings, config_path=config_path, known=_KEYS)
+def settings(config: GatewayConfig, *, root: Path) -> MaildirSettings:
+    table = Table(config, known=_KEYS)
     raw = table.text("path", "outbox", required=True)
     assert raw is not None
     path = Path(raw).expanduser()
-    return MaildirGateway(name, path if path.is_absolute() else root / path)
+    return MaildirSettings(config.name, path if path.is_absolute() else root / path)
+
+
+def from_settings(config: GatewayConfig, *, root: Path) -> MaildirGateway:
+    return MaildirGateway(settings(config, root=root))

@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pressdist.errors import GatewayError
-from pressdist.gateways._settings import Settings
+from pressdist.gateways._settings import Table
 from pressdist.gateways._smtp_client import (
     SmtpConnection,
     SmtpDropped,
@@ -27,7 +27,8 @@ from pressdist.gateways._smtp_client import (
     dot_stuff,
 )
 from pressdist.mail.addresses import InvalidDomain, ascii_form
-from pressdist.sending.gateway import Envelope, Outcome, Result
+from pressdist.sending.gateway import Envelope, GatewayBase, Outcome, Result
+from pressdist.workspace import GatewayConfig
 
 _KEYS = {
     "type",
@@ -49,83 +50,81 @@ _UNSAFE_ADDRESS = re.compile(r"[\x00-\x20<>\x7f]")
 _NETWORK_ERRORS = (OSError, TimeoutError, ssl.SSLError, SmtpDropped)
 
 
-class SmtpGateway:
+@dataclass(frozen=True)
+class SmtpSettings:
+    name: str
+    host: str
+    port: int
+    security: str  # "starttls", "ssl" or "none" (this machine only)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)  # from the environment only
+    connections: int = 4
+    rate_per_minute: float | None = None
+    timeout: float = 30.0
+    ca_file: Path | None = None
+    helo: str | None = None
+
+
+class SmtpGateway(GatewayBase):
     """Delivers through an SMTP server over a pool of reused connections."""
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        host: str,
-        port: int,
-        security: str,
-        username: str | None = None,
-        password: str | None = None,
-        connections: int = 4,
-        rate_per_minute: float | None = None,
-        timeout: float = 30.0,
-        ca_file: Path | None = None,
-        helo: str | None = None,
-    ) -> None:
-        self.name = name
-        self.host = host
-        self.port = port
-        self.security = security
-        self.username = username
-        self._password = password
-        self.connections = connections
+    def __init__(self, settings: SmtpSettings) -> None:
         # Two per connection: while one message's content is on the wire, the
         # next one's commands can ride in the same write (see _work).
-        self.concurrency = 2 * connections
-        self.timeout = timeout
-        self.ca_file = ca_file
-        self.helo = helo
-        self._interval = 60.0 / rate_per_minute if rate_per_minute else 0.0
+        super().__init__(settings.name, 2 * settings.connections)
+        self.settings = settings
+        rate = settings.rate_per_minute
+        self._interval = 60.0 / rate if rate else 0.0
         self._next_slot = 0.0
         self._jobs: asyncio.Queue[_Job | None] | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._all: list[SmtpConnection] = []
 
     def __repr__(self) -> str:  # never shows the password
-        return f"SmtpGateway({self.name!r}, {self.host}:{self.port}, {self.security})"
+        s = self.settings
+        return f"SmtpGateway({self.name!r}, {s.host}:{s.port}, {s.security})"
 
     @property
     def address(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        host, port = self.settings.host, self.settings.port
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
     # Session ------------------------------------------------------------------
     def _tls_context(self) -> ssl.SSLContext | None:
-        if self.security == "none":
+        if self.settings.security == "none":
             return None
         # create_default_context verifies the chain and the host name; with a
         # ca_file it trusts that CA only, which is what a private CA means.
-        return ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+        ca_file = self.settings.ca_file
+        return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
 
     def _new_connection(self, tls: ssl.SSLContext | None) -> SmtpConnection:
+        s = self.settings
         return SmtpConnection(
-            self.host,
-            self.port,
+            s.host,
+            s.port,
             tls=tls,
-            starttls=self.security == "starttls",
-            helo=self.helo,
-            timeout=self.timeout,
+            starttls=s.security == "starttls",
+            helo=s.helo,
+            timeout=s.timeout,
         )
 
     async def _connect(self, conn: SmtpConnection) -> None:
+        username, password = self.settings.username, self.settings.password
         try:
             await conn.connect()
-            if self.username is not None:
+            if username is not None:
                 if not conn.capabilities.auth_mechanisms:
                     raise SmtpRefused("AUTH", 0, "the server offers no login (no AUTH in EHLO)")
-                assert self._password is not None
-                await conn.login(self.username, self._password)
+                assert password is not None
+                await conn.login(username, password)
         except BaseException:
             conn.abort()
             raise
 
-    async def open(self) -> None:
+    async def _open(self) -> None:
         tls = self._tls_context()
-        self._all = [self._new_connection(tls) for _ in range(self.connections)]
+        self._all = [self._new_connection(tls) for _ in range(self.settings.connections)]
         try:
             await self._connect(self._all[0])
         except (*_NETWORK_ERRORS, SmtpRefused) as exc:
@@ -155,12 +154,13 @@ class SmtpGateway:
             return GatewayError(f"{where}: TLS handshake failed: {exc.reason or exc}")
         if isinstance(exc, TimeoutError):
             return GatewayError(
-                f"{where}: no answer within {self.timeout:g} s",
+                f"{where}: no answer within {self.settings.timeout:g} s",
                 hint="check host and port, or raise 'timeout'",
             )
         if isinstance(exc, SmtpRefused) and exc.stage == "AUTH":
+            who = self.settings.username
             return GatewayError(
-                f"{where}: login as {self.username!r} refused: {exc.code or ''} {exc.text}".strip(),
+                f"{where}: login as {who!r} refused: {exc.code or ''} {exc.text}".strip(),
                 hint="check 'username' and the password in the variable 'password_env' names",
             )
         if isinstance(exc, SmtpRefused):
@@ -173,7 +173,7 @@ class SmtpGateway:
             hint="check 'host' and 'port' and that the mail server is running",
         )
 
-    async def close(self) -> None:
+    async def _close(self) -> None:
         jobs, workers, self._jobs, self._workers = self._jobs, self._workers, None, []
         if jobs is not None:
             for _ in workers:
@@ -193,9 +193,8 @@ class SmtpGateway:
         if slot > now:
             await asyncio.sleep(slot - now)
 
-    async def send(self, envelope: Envelope) -> Result:
-        if self._jobs is None:
-            raise RuntimeError("SmtpGateway.send() before open()")
+    async def _send(self, envelope: Envelope) -> Result:
+        assert self._jobs is not None
         for address in (envelope.sender, envelope.recipient):
             if _UNSAFE_ADDRESS.search(address) or "@" not in address:
                 return Result(envelope, Outcome.PERMANENT, f"not a valid address: {address!r}")
@@ -239,7 +238,7 @@ class SmtpGateway:
                         continue
                     commands, job.reset = conn.envelope_commands(*job.command_args)
                     conn.write(commands)
-                async with asyncio.timeout(self.timeout):
+                async with asyncio.timeout(self.settings.timeout):
                     failed = await conn.envelope_replies(job.reset)
                     if failed is not None:
                         job.settle(self._result(conn, job, failed))
@@ -276,7 +275,7 @@ class SmtpGateway:
                     following.settle(Result(following.envelope, Outcome.TRANSIENT, "not sent"))
 
     def _silent(self) -> str:
-        return f"no reply within {self.timeout:g} s"
+        return f"no reply within {self.settings.timeout:g} s"
 
     async def _ready(self, conn: SmtpConnection, job: _Job) -> bool:
         """Connect if needed and prepare the job; settle it and say False if it cannot go."""
@@ -438,10 +437,9 @@ def _ascii_address(address: str) -> str:
         raise UnicodeError(str(exc)) from None
 
 
-def from_settings(
-    name: str, settings: dict[str, Any], *, root: Path, config_path: Path
-) -> SmtpGateway:
-    table = Settings(name, settings, config_path=config_path, known=_KEYS)
+def settings(config: GatewayConfig, *, root: Path) -> SmtpSettings:
+    table = Table(config, known=_KEYS)
+    name = config.name
     host = table.text("host", required=True)
     assert host is not None
     host = host.strip().strip("[]")
@@ -457,7 +455,7 @@ def from_settings(
     if port > 65535:
         raise table.error(f"'gateways.{name}.port' must be at most 65535, not {port}", key="port")
     username = table.text("username")
-    if (username is None) != ("password_env" not in settings):
+    if (username is None) != ("password_env" not in config.table):
         raise table.error(
             f"'gateways.{name}' needs both 'username' and 'password_env' for a login, or neither",
             key="username" if username is not None else "password_env",
@@ -466,24 +464,28 @@ def from_settings(
     helo = table.text("helo")
     if helo is not None and (not helo.isascii() or not helo or _UNSAFE_ADDRESS.search(helo)):
         raise table.error(f"'gateways.{name}.helo' must be a host name, not {helo!r}", key="helo")
-    connections = int(table.number("connections", 4, minimum=1, integer=True) or 4)
+    connections = table.number("connections", SmtpSettings.connections, minimum=1, integer=True)
     rate = table.number("rate_per_minute", None, minimum=1)
-    timeout = float(table.number("timeout", 30, minimum=1) or 30)
+    timeout = table.number("timeout", SmtpSettings.timeout, minimum=1)
     ca_file = table.ca_file("ca_file", root)
     if ca_file is not None and security == "none":
         raise table.error(
             f'\'gateways.{name}.ca_file\' needs security = "starttls" or "ssl"', key="ca_file"
         )
-    return SmtpGateway(
+    return SmtpSettings(
         name,
         host=host,
         port=port,
         security=security,
         username=username,
         password=password,
-        connections=connections,
+        connections=int(connections or SmtpSettings.connections),
         rate_per_minute=rate,
-        timeout=timeout,
+        timeout=float(timeout or SmtpSettings.timeout),
         ca_file=ca_file,
         helo=helo,
     )
+
+
+def from_settings(config: GatewayConfig, *, root: Path) -> SmtpGateway:
+    return SmtpGateway(settings(config, root=root))

@@ -73,10 +73,7 @@ def from_header(workspace: Workspace) -> str:
 
 
 def message_id_domain(workspace: Workspace) -> str:
-    domain = (
-        workspace.config.send.get("message_id_domain")
-        or sender_address(workspace).rsplit("@", 1)[1]
-    )
+    domain = workspace.config.send.message_id_domain or sender_address(workspace).rsplit("@", 1)[1]
     try:
         return idna.encode(domain, uts46=True).decode("ascii")
     except Exception:
@@ -91,8 +88,8 @@ def shared_headers(workspace: Workspace) -> dict[str, str]:
     return {
         "sender": from_header(workspace),
         "reply_to": cfg.reply_to,
-        "unsubscribe_url": cfg.send.get("unsubscribe_url", ""),
-        "unsubscribe_mailto": cfg.send.get("unsubscribe_mailto", ""),
+        "unsubscribe_url": cfg.send.unsubscribe_url,
+        "unsubscribe_mailto": cfg.send.unsubscribe_mailto,
     }
 
 

@@ -1,19 +1,22 @@
 """Delivering a plan: the asyncio run between the lists, a gateway and the journal.
 
-Owns the engine: a producer that streams recipients, personalises each
+Owns the engine: a producer that streams the plan's mails, personalises each
 message and commits it as ``sending`` in small batches before queueing it;
 workers (as many as the gateway's ``concurrency``) that hand envelopes to the
 gateway; retries with exponential backoff and jitter; committing results in
 batches; and the entry points ``run`` (resumable, journaled), ``send_test``
-(``--to``) and the lock that keeps two sends apart. It decides nothing about
-who gets what (``sending.plan`` does) and prints nothing (progress goes to a
-callback).
+(``--to``: the same run with a journal that writes nothing) and the lock that
+keeps two sends apart. ``DeliveryRun`` takes its parts as arguments, so a
+test or a script can run it against any gateway (``gateways.memory``) and
+journal. It decides nothing about who gets what (``sending.plan`` does) and
+prints nothing (progress goes to a callback).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import random
@@ -21,26 +24,19 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pressdist.audience.lists import (
-    Choice,
-    Problem,
-    Recipient,
-    choose_cached,
-    iter_recipients,
-)
+from pressdist.audience.lists import Recipient
 from pressdist.errors import InputError, PressdistError
 from pressdist.mail.addresses import check_address
-from pressdist.mail.identity import message_id, message_id_domain, sender_address, shared_headers
+from pressdist.mail.identity import sender_address, shared_headers
 from pressdist.mail.mime import HeaderError
 from pressdist.mail.mime import address as header_address
-from pressdist.mail.render import render
 from pressdist.sending import journal as jr
-from pressdist.sending.gateway import Envelope, Outcome, Result
-from pressdist.sending.plan import Plan, batches, journal_path
+from pressdist.sending.gateway import Envelope, Gateway, GatewayBase, Outcome, Result
+from pressdist.sending.plan import Addressee, Plan, journal_path
 from pressdist.sending.report import Event, Failure, Progress, Report, Tally
 
 if TYPE_CHECKING:
-    from pressdist.workspace import Workspace
+    from pressdist.workspace import SendSettings, Workspace
 
 # Deliveries are marked `sending` in small batches, each committed just before
 # it goes into the queue, so a crash leaves few rows whose fate is unknown;
@@ -51,6 +47,9 @@ QUEUE_PER_CONNECTION = 8
 # Deliveries waiting for a retry hold their message; past this many the
 # producer waits, so a long outage does not fill memory.
 MAX_PENDING_RETRIES = 1000
+# Many deliveries in a row that failed every retry, none accepted in between
+# (at least this many, and two per connection): the gateway is down, not busy.
+STOP_AFTER_EXHAUSTED = 10
 
 
 # Run --------------------------------------------------------------------------
@@ -66,32 +65,43 @@ class _Job:
 
 
 class DeliveryRun:
-    """One asyncio delivery run; lives as long as ``run()``."""
+    """One asyncio delivery run of ``plan`` through ``gateway``; lives as long as ``run()``.
+
+    ``journal`` is where the run records itself: the workspace's ``Journal``,
+    or a ``NullJournal`` for a run that leaves no record. ``settings`` gives
+    the attempts and retry times. With ``to``, the run sends the plan's test
+    copies to that one recipient instead of the lists. ``report`` is the
+    Report to fill (a dry run's or a test copy's says so).
+    """
 
     def __init__(
-        self, plan: Plan, journal: jr.Journal | None, progress: Progress | None, dry_run: bool
+        self,
+        plan: Plan,
+        gateway: Gateway,
+        journal: jr.Journal | jr.NullJournal,
+        settings: SendSettings,
+        *,
+        progress: Progress | None = None,
+        to: Recipient | None = None,
+        report: Report | None = None,
     ) -> None:
-        cfg = plan.workspace.config
         self.plan = plan
-        # A dry run reads the journal (who is already served) and writes nothing.
-        self.reader = journal
-        self.journal = None if dry_run else journal
+        self.gateway = gateway
+        self.journal = journal
+        self.settings = settings
         self.progress = progress
-        self.dry_run = dry_run
-        self.gateway = plan.gateway
-        self.max_attempts = int(cfg.send.get("max_attempts", 5))  # >= 1: checked on load
-        self.retry_base = float(cfg.send.get("retry_base_seconds", 2.0))
-        self.retry_max = float(cfg.send.get("retry_max_seconds", 300.0))
-        concurrency = max(1, int(getattr(self.gateway, "concurrency", 1) or 1))
-        self.concurrency = concurrency
+        self.to = to
+        self.report = report or Report()
+        self.envelope_sender = sender_address(plan.workspace)
+        self.shared = shared_headers(plan.workspace)
+        self.concurrency = max(1, gateway.concurrency)
         self.queue: asyncio.Queue[_Job | None] = asyncio.Queue(
-            maxsize=concurrency * QUEUE_PER_CONNECTION
+            maxsize=self.concurrency * QUEUE_PER_CONNECTION
         )
         self.records: list[tuple[str, str, str, str]] = []
         self.last_flush = time.monotonic()
         self.unsettled: set[str] = set()  # marked `sending`, not yet handed to the gateway
         self.retry_tasks: set[asyncio.Task[None]] = set()
-        self.report = Report(dry_run=dry_run)
         self.stop_reason = ""
         self.stop_error: PressdistError | None = None
         self.consecutive_exhausted = 0
@@ -104,7 +114,7 @@ class DeliveryRun:
 
     # The journal ------------------------------------------------------------
     def flush(self) -> None:
-        if self.journal and self.records:
+        if self.records:
             self.journal.record(self.records)
         self.records = []
         self.last_flush = time.monotonic()
@@ -114,84 +124,21 @@ class DeliveryRun:
         if len(self.records) >= RESULT_BATCH or time.monotonic() - self.last_flush > FLUSH_SECONDS:
             self.flush()
 
+    def _tally(self, language: str) -> Tally:
+        return self.report.by_language.setdefault(language, Tally())
+
     # Producer -----------------------------------------------------------------
     async def produce(self) -> None:
         plan = self.plan
-        cfg = plan.workspace.config
-        domain = message_id_domain(plan.workspace)
-        shared = shared_headers(plan.workspace)
-        envelope_sender = sender_address(plan.workspace)
-        chosen: dict[str, Choice] = {}
-        problems: list[Problem] = []
+        if self.to is not None:
+            mails = plan.test_copies(self.to, f"{time.time_ns():x}")
+        else:
+            mails = plan.addressees(self.journal, self.queue.maxsize)
         try:
-            size = self.queue.maxsize
-            for batch in batches(iter_recipients(plan.lists, problems), size):
+            for batch in mails:
                 if self.stop_reason:
                     return
-                states = (
-                    self.reader.states(plan.revision, [r.key for r in batch]) if self.reader else {}
-                )
-                date = dt.datetime.now(dt.UTC)
-                jobs: list[_Job] = []
-                refused: list[tuple[str, str, str, str]] = []
-                attempts: list[jr.Attempt] = []
-                for rcpt in batch:
-                    state = states.get(rcpt.key)
-                    if not plan.resend and state in (jr.SENT, jr.FAILED_PERMANENT):
-                        continue
-                    target = choose_cached(rcpt, cfg, chosen).language
-                    language = plan.served.get(target)
-                    if language is None:  # the list changed since the plan: leave it
-                        continue
-                    mid = message_id(plan.revision, language, rcpt.key, domain)
-                    data = self._personalise(rcpt, language, mid, date, shared)
-                    duplicate = state == jr.SENDING and data is not None
-                    if duplicate:
-                        self.report.possibly_duplicate.append(rcpt.address)
-                    if data is None:
-                        # Never handed to a gateway: recorded as failed right after marking.
-                        refused.append(
-                            (
-                                plan.revision,
-                                rcpt.key,
-                                jr.FAILED_PERMANENT,
-                                self.report.failures[-1].detail,
-                            )
-                        )
-                    else:
-                        jobs.append(
-                            _Job(
-                                rcpt.key,
-                                rcpt.address,
-                                language,
-                                Envelope(mid, envelope_sender, rcpt.address, data),
-                                1,
-                            )
-                        )
-                    attempts.append(
-                        jr.Attempt(
-                            plan.revision,
-                            rcpt.key,
-                            plan.release.id,
-                            rcpt.address,
-                            rcpt.name,
-                            language,
-                            rcpt.language,
-                            rcpt.list_name,
-                            plan.gateway_name,
-                            mid,
-                            duplicate,
-                        )
-                    )
-                if self.journal:
-                    self.journal.mark_sending(self.run_id, attempts)
-                    if refused:
-                        self.journal.record(refused)
-                for job in jobs:
-                    self.unsettled.add(job.key)
-                    self.outstanding += 1
-                    self.report.by_language.setdefault(job.language, Tally()).total += 1
-                for job in jobs:
+                for job in self._commit(batch):
                     if self.stop_reason:
                         return
                     await self.queue.put(job)
@@ -202,32 +149,61 @@ class DeliveryRun:
             self.producing = False
             self._maybe_done()
 
-    def _personalise(
-        self,
-        rcpt: Recipient,
-        language: str,
-        mid: str,
-        date: dt.datetime,
-        shared: dict[str, str],
-    ) -> bytes | None:
-        message = self.plan.messages[language]
-        try:
-            return message.personalise(
-                to=rcpt.address,
-                to_name=rcpt.name,
-                message_id=mid,
-                date=date,
-                salutation=rcpt.salutation,
-                **shared,
-            )
-        except HeaderError as exc:
-            # Only this recipient's own fields can make a header invalid here.
-            # One try, as the journal counts it (marked `sending`, then refused).
-            self.report.failures.append(
-                Failure(rcpt.address, language, jr.FAILED_PERMANENT, f"{rcpt.where}: {exc}", 1)
-            )
-            self.report.by_language.setdefault(language, Tally()).failed += 1
-            return None
+    def _commit(self, batch: list[Addressee]) -> list[_Job]:
+        """Personalise a batch and commit it as `sending`; the jobs to queue.
+
+        A recipient whose message cannot be built is marked and then recorded
+        as failed at once: one try, never handed to a gateway.
+        """
+        plan = self.plan
+        date = dt.datetime.now(dt.UTC)
+        jobs: list[_Job] = []
+        refused: list[tuple[str, str, str, str]] = []
+        attempts: list[jr.Attempt] = []
+        for mail in batch:
+            rcpt = mail.recipient
+            try:
+                data = self._personalise(mail, date)
+            except HeaderError as exc:
+                refused.append(self._refuse(mail, f"{rcpt.where}: {exc}"))
+                attempts.append(_attempt(plan, mail, self.gateway.name, False))
+                continue
+            duplicate = mail.state == jr.SENDING
+            if duplicate:
+                self.report.possibly_duplicate.append(rcpt.address)
+            envelope = Envelope(mail.message_id, self.envelope_sender, rcpt.address, data)
+            jobs.append(_Job(rcpt.key, rcpt.address, mail.language, envelope, 1))
+            attempts.append(_attempt(plan, mail, self.gateway.name, duplicate))
+        self.journal.mark_sending(self.run_id, attempts)
+        if refused:
+            self.journal.record(refused)
+        for job in jobs:
+            self.unsettled.add(job.key)
+            self.outstanding += 1
+            self._tally(job.language).total += 1
+        return jobs
+
+    def _refuse(self, mail: Addressee, detail: str) -> tuple[str, str, str, str]:
+        """Count a mail whose message cannot be built as failed; its journal record."""
+        rcpt = mail.recipient
+        self.report.failures.append(
+            Failure(rcpt.address, mail.language, jr.FAILED_PERMANENT, detail, 1)
+        )
+        self._tally(mail.language).failed += 1
+        return (self.plan.revision, rcpt.key, jr.FAILED_PERMANENT, detail)
+
+    def _personalise(self, mail: Addressee, date: dt.datetime) -> bytes:
+        """The message's bytes for one recipient; HeaderError when only their own
+        fields (name, address) make a header invalid."""
+        rcpt = mail.recipient
+        return self.plan.message(mail.language).personalise(
+            to=rcpt.address,
+            to_name=rcpt.name,
+            message_id=mail.message_id,
+            date=date,
+            salutation=rcpt.salutation,
+            **self.shared,
+        )
 
     # Workers ------------------------------------------------------------------
     async def work(self) -> None:
@@ -238,61 +214,52 @@ class DeliveryRun:
             if self.stop_reason:
                 continue  # left `sending` → released as unsent below
             self.unsettled.discard(job.key)
-            if self.dry_run:
-                result = Result(job.envelope, Outcome.ACCEPTED, "dry run")
-            else:
-                try:
-                    result = await self.gateway.send(job.envelope)
-                except PressdistError as exc:
-                    self._stop(f"{exc}", exc)
-                    return
-                except Exception as exc:  # a gateway bug must not lose the journal
-                    self._stop(f"gateway '{self.plan.gateway_name}' failed: {exc!r}", None)
-                    return
+            try:
+                result = await self.gateway.send(job.envelope)
+            except PressdistError as exc:
+                self._stop(f"{exc}", exc)
+                return
+            except Exception as exc:  # a gateway bug must not lose the journal
+                self._stop(f"gateway '{self.gateway.name}' failed: {exc!r}", None)
+                return
             self.on_result(job, result)
 
     def on_result(self, job: _Job, result: Result) -> None:
-        tally = self.report.by_language.setdefault(job.language, Tally())
         if result.outcome is Outcome.ACCEPTED:
             self.consecutive_exhausted = 0
-            tally.sent += 1
+            self._tally(job.language).sent += 1
             self.settle(job, jr.SENT, result.detail)
             self._emit("sent", job, result.detail)
             self._finished_one()
         elif result.outcome is Outcome.PERMANENT:
-            tally.failed += 1
             self.settle(job, jr.FAILED_PERMANENT, result.detail)
-            self.report.failures.append(
-                Failure(job.address, job.language, jr.FAILED_PERMANENT, result.detail, job.attempts)
+            self._failed(job, jr.FAILED_PERMANENT, result.detail)
+        elif job.attempts < self.settings.max_attempts:
+            self.settle(job, jr.FAILED_TRANSIENT, result.detail)
+            self.report.retries += 1
+            self._emit("retry", job, result.detail)
+            task = asyncio.get_running_loop().create_task(
+                self._retry(job, self._delay(job.attempts, result.retry_after))
             )
-            self._emit("failed", job, result.detail)
-            self._finished_one()
+            self.retry_tasks.add(task)
+            task.add_done_callback(self._retry_done)
         else:
             self.settle(job, jr.FAILED_TRANSIENT, result.detail)
-            if job.attempts < self.max_attempts:
-                self.report.retries += 1
-                self._emit("retry", job, result.detail)
-                task = asyncio.get_running_loop().create_task(
-                    self._retry(job, self._delay(job.attempts, result.retry_after))
-                )
-                self.retry_tasks.add(task)
-                task.add_done_callback(self._retry_done)
-                return
             self.consecutive_exhausted += 1
-            tally.failed += 1
-            self.report.failures.append(
-                Failure(job.address, job.language, jr.FAILED_TRANSIENT, result.detail, job.attempts)
-            )
-            self._emit("failed", job, result.detail)
-            self._finished_one()
-            # Many deliveries in a row that failed every retry, none accepted in
-            # between: the gateway is down, not busy. Stop; a later run resumes.
-            if self.consecutive_exhausted >= max(10, 2 * self.concurrency):
+            self._failed(job, jr.FAILED_TRANSIENT, result.detail)
+            # The gateway is down, not busy: stop; a later run resumes.
+            if self.consecutive_exhausted >= max(STOP_AFTER_EXHAUSTED, 2 * self.concurrency):
                 self._stop(
-                    f"gateway '{self.plan.gateway_name}' failed {self.consecutive_exhausted} "
+                    f"gateway '{self.gateway.name}' failed {self.consecutive_exhausted} "
                     f"deliveries in a row after every retry ({result.detail})",
                     None,
                 )
+
+    def _failed(self, job: _Job, state: str, detail: str) -> None:
+        self._tally(job.language).failed += 1
+        self.report.failures.append(Failure(job.address, job.language, state, detail, job.attempts))
+        self._emit("failed", job, detail)
+        self._finished_one()
 
     def _retry_done(self, task: asyncio.Task[None]) -> None:
         self.retry_tasks.discard(task)
@@ -303,7 +270,8 @@ class DeliveryRun:
         # Exponential backoff with jitter (between half and all of the step) so
         # parallel retries do not arrive together; a server's Retry-After is a
         # floor, never shortened.
-        ceiling = min(self.retry_max, self.retry_base * (2 ** (attempts - 1)))
+        step = self.settings.retry_base_seconds * (2 ** (attempts - 1))
+        ceiling = min(self.settings.retry_max_seconds, step)
         delay = random.uniform(ceiling / 2, ceiling)
         if retry_after is not None:
             delay = max(delay, float(retry_after))
@@ -314,9 +282,8 @@ class DeliveryRun:
         if self.stop_reason:
             return
         job.attempts += 1
-        if self.journal:
-            self.flush()  # its failed-transient first, then `sending` again
-            self.journal.mark_retry(self.run_id, self.plan.revision, job.key)
+        self.flush()  # its failed-transient first, then `sending` again
+        self.journal.mark_retry(self.run_id, self.plan.revision, job.key)
         self.unsettled.add(job.key)
         await self.queue.put(job)
 
@@ -346,17 +313,15 @@ class DeliveryRun:
     # The whole run --------------------------------------------------------------
     async def run(self) -> Report:
         started = time.monotonic()
-        if not self.dry_run:
-            await self.gateway.open()  # GatewayError here: nothing is touched
+        await self.gateway.open()  # GatewayError here: nothing is touched
         plan = self.plan
-        if self.journal:
-            self.run_id = self.journal.start_run(
-                plan.release.id,
-                plan.revision,
-                [lst.name for lst in plan.lists],
-                plan.gateway_name,
-                plan.resend,
-            )
+        self.run_id = self.journal.start_run(
+            plan.release.id,
+            plan.revision,
+            [lst.name for lst in plan.lists],
+            self.gateway.name,
+            plan.resend,
+        )
         self.report.run_id = self.run_id or None
         workers = [asyncio.create_task(self.work()) for _ in range(self.concurrency)]
         producer = asyncio.create_task(self.produce())
@@ -376,21 +341,50 @@ class DeliveryRun:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            self.flush()
-            if self.journal:
-                self.journal.release_unsent(plan.revision, self.unsettled)
-                self.journal.finish_run(
-                    self.run_id, "finished" if finished else "stopped", self.stop_reason
-                )
-            if not self.dry_run:
-                # A courtesy (QUIT, closing sockets): what was sent is recorded, and a
-                # server that stalls must not keep a stopped run from ending.
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self.gateway.close(), 2 if self.stop_reason else 10)
+            await self._wind_up(finished)
             self.report.elapsed = time.monotonic() - started
-            self.report.stopped = self.stop_reason
-            self.report.stop_error = self.stop_error
         return self.report
+
+    async def _wind_up(self, finished: bool) -> None:
+        """Record what is left, close the gateway and put the end into the report."""
+        self.flush()
+        self.journal.release_unsent(self.plan.revision, self.unsettled)
+        self.journal.finish_run(
+            self.run_id, "finished" if finished else "stopped", self.stop_reason
+        )
+        # A courtesy (QUIT, closing sockets): what was sent is recorded, and a
+        # server that stalls must not keep a stopped run from ending.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.gateway.close(), 2 if self.stop_reason else 10)
+        self.report.stopped = self.stop_reason
+        self.report.stop_error = self.stop_error
+
+
+def _attempt(plan: Plan, mail: Addressee, gateway: str, duplicate: bool) -> jr.Attempt:
+    rcpt = mail.recipient
+    return jr.Attempt(
+        revision=plan.revision,
+        recipient=rcpt.key,
+        release_id=plan.release.id,
+        address=rcpt.address,
+        name=rcpt.name,
+        language=mail.language,
+        requested_language=rcpt.language,
+        list=rcpt.list_name,
+        gateway=gateway,
+        message_id=mail.message_id,
+        possibly_duplicate=duplicate,
+    )
+
+
+class DryRunGateway(GatewayBase):
+    """Stands in for ``gateway`` in a dry run: accepts every envelope, hands none on."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        super().__init__(gateway.name, gateway.concurrency)
+
+    async def _send(self, envelope: Envelope) -> Result:
+        return Result(envelope, Outcome.ACCEPTED, "dry run")
 
 
 def in_flight_window(concurrency: int) -> int:
@@ -411,17 +405,26 @@ def run(plan: Plan, *, dry_run: bool = False, progress: Progress | None = None) 
     Raises GatewayError when the gateway cannot be opened, or stops cleanly
     (journal intact, ``report.stopped`` set) when it fails during the run.
     """
+    settings = plan.workspace.config.send
     if dry_run:
         # Read-only: the dry run skips exactly whom the real run would skip.
         reader = jr.Journal.read_only(journal_path(plan.workspace))
         try:
-            return asyncio.run(DeliveryRun(plan, reader, progress, True).run())
+            dry = DeliveryRun(
+                plan,
+                DryRunGateway(plan.gateway),
+                jr.NullJournal(reader),
+                settings,
+                progress=progress,
+                report=Report(dry_run=True),
+            )
+            return asyncio.run(dry.run())
         finally:
             if reader is not None:
                 reader.close()
     with _lock(plan.workspace), jr.Journal(journal_path(plan.workspace)) as journal:
-        report = asyncio.run(DeliveryRun(plan, journal, progress, False).run())
-    return report
+        delivery = DeliveryRun(plan, plan.gateway, journal, settings, progress=progress)
+        return asyncio.run(delivery.run())
 
 
 def to_address(address: str) -> tuple[str, str]:
@@ -437,48 +440,28 @@ def to_address(address: str) -> tuple[str, str]:
 
 
 def send_test(plan: Plan, address: str, *, progress: Progress | None = None) -> Report:
-    """A test copy of every sendable language to ``address``; the journal is not touched."""
+    """A test copy of every sendable language to ``address``; the journal is not touched.
+
+    The same delivery run as ``run``, with a journal that writes nothing and
+    one attempt per copy: whoever asked for it is looking at their inbox now.
+    """
     addr, key = to_address(address)
-    domain = message_id_domain(plan.workspace)
-    nonce = f"{time.time_ns():x}"
-    envelopes = []
-    for language in plan.sendable:
-        message = plan.messages.get(language)
-        if message is None:
-            message = plan.messages[language] = render(
-                plan.workspace, plan.release, language, available=plan.sendable
-            )
-        mid = f"test.{nonce}." + message_id(plan.revision, language, key, domain)
-        data = message.personalise(
-            to=addr, message_id=mid, date=dt.datetime.now(dt.UTC), **shared_headers(plan.workspace)
-        )
-        envelopes.append((language, Envelope(mid, sender_address(plan.workspace), addr, data)))
-
-    async def go() -> Report:
-        report = Report(test_address=addr)
-        started = time.monotonic()
-        await plan.gateway.open()
-        try:
-            for language, env in envelopes:
-                result = await plan.gateway.send(env)
-                tally = report.by_language.setdefault(language, Tally(total=1))
-                if result.outcome is Outcome.ACCEPTED:
-                    tally.sent += 1
-                    kind = "sent"
-                else:
-                    tally.failed += 1
-                    kind = "failed"
-                    report.failures.append(
-                        Failure(addr, language, result.outcome.value, result.detail, 1)
-                    )
-                if progress:
-                    progress(Event(kind, language, addr, result.detail))
-        finally:
-            await plan.gateway.close()
-        report.elapsed = time.monotonic() - started
-        return report
-
-    return asyncio.run(go())
+    settings = dataclasses.replace(plan.workspace.config.send, max_attempts=1)
+    test = DeliveryRun(
+        plan,
+        plan.gateway,
+        jr.NullJournal(),
+        settings,
+        progress=progress,
+        to=Recipient(addr, key, list_name="--to"),
+        report=Report(test_address=addr),
+    )
+    report = asyncio.run(test.run())
+    # A test copy has no journal state: its failures say what the gateway said.
+    report.failures = [
+        dataclasses.replace(f, state=f.state.removeprefix("failed-")) for f in report.failures
+    ]
+    return report
 
 
 class _lock:

@@ -2,16 +2,26 @@
 
 Like httpx's transports, a gateway does one thing: hand one finished message for
 one recipient to something that delivers it, and say how that went. It knows
-nothing of releases, lists or the journal; ``send`` drives it. Adding a gateway
-is one module here and one line in ``_REGISTRY``.
+nothing of releases, lists or the journal; ``send`` drives it. Owns the
+protocol, the small base class the gateways share, and the registry that finds
+a gateway module by the ``type`` of its ``[gateways.NAME]`` table. Adding a
+gateway is one module in ``pressdist/gateways/`` and one line in ``REGISTRY``;
+this module never imports one directly.
 """
 
 from __future__ import annotations
 
 import enum
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from pressdist.errors import ConfigError
+from pressdist.workspace import GatewayConfig, SendSettings
+
+if TYPE_CHECKING:
+    from pressdist.workspace import Workspace
 
 
 class Outcome(enum.Enum):
@@ -53,27 +63,80 @@ class Gateway(Protocol):
     async def close(self) -> None: ...
 
 
-_REGISTRY: dict[str, str] = {
+class GatewayBase:
+    """What every gateway shares: its name, its concurrency, refusing ``send``
+    before ``open``, and a ``close`` that is safe to call at any time, twice too.
+
+    A gateway implements ``_open``, ``_send`` and ``_close``; callers use
+    ``open``, ``send`` and ``close`` as the protocol says.
+    """
+
+    def __init__(self, name: str, concurrency: int = 1) -> None:
+        self.name = name
+        self.concurrency = concurrency
+        self.is_open = False
+
+    async def open(self) -> None:
+        await self._open()
+        self.is_open = True
+
+    async def send(self, envelope: Envelope) -> Result:
+        if not self.is_open:
+            raise RuntimeError(f"{type(self).__name__}.send() before open()")
+        return await self._send(envelope)
+
+    async def close(self) -> None:
+        self.is_open = False
+        await self._close()
+
+    async def _open(self) -> None:
+        """Get ready to send; a GatewayError if the gateway cannot be used."""
+
+    async def _send(self, envelope: Envelope) -> Result:
+        raise NotImplementedError
+
+    async def _close(self) -> None:
+        """Let go of what ``_open`` took; also after a failed or no ``_open``."""
+
+
+# gateway type -> the module in pressdist/gateways/ whose ``from_settings`` builds it
+REGISTRY: dict[str, str] = {
     "maildir": "pressdist.gateways.maildir",
     "smtp": "pressdist.gateways.smtp",
     "http": "pressdist.gateways.http",
 }
 
 
-def build(name: str, settings: dict[str, Any], *, root: Path, config_path: Path) -> Gateway:
+def build(config: GatewayConfig, *, root: Path) -> Gateway:
     """The gateway ``[gateways.NAME]`` describes; its module validates its own keys."""
-    import importlib
-
-    from pressdist.errors import ConfigError
-    from pressdist.workspace import config_line
-
-    kind = settings.get("type")
-    if kind not in _REGISTRY:
+    if config.type not in REGISTRY:
         raise ConfigError(
-            f"gateway '{name}' has unknown type {kind!r}",
-            path=config_path,
-            line=config_line(config_path, ("gateways", name), "type"),
-            hint="use one of: " + ", ".join(sorted(_REGISTRY)),
+            f"gateway '{config.name}' has unknown type {config.type!r}",
+            path=config.path,
+            line=config.line("type"),
+            hint="use one of: " + ", ".join(sorted(REGISTRY)),
         )
-    module = importlib.import_module(_REGISTRY[kind])
-    return module.from_settings(name, settings, root=root, config_path=config_path)
+    module = importlib.import_module(REGISTRY[config.type])
+    return module.from_settings(config, root=root)
+
+
+def configured(workspace: Workspace, name: str | None = None) -> Gateway:
+    """The gateway ``name`` (default: ``[send] gateway``), built but not opened.
+
+    Its secrets are read here, so a missing one stops ``send`` before anything
+    is planned. A workspace with no ``[gateways]`` at all still has its
+    default, a Maildir, so the main job works on a fresh machine.
+    """
+    cfg = workspace.config
+    name = name or cfg.send.gateway
+    config = cfg.gateways.get(name)
+    if config is None:
+        if cfg.gateways or name != SendSettings.gateway:
+            known = ", ".join(sorted(cfg.gateways)) or "none"
+            raise ConfigError(
+                f"no gateway '{name}' in pressdist.toml (configured: {known})",
+                path=cfg.path,
+                hint=f"add a [gateways.{name}] table or pass --gateway NAME",
+            )
+        config = GatewayConfig.from_table(name, {"type": "maildir"}, cfg.path)
+    return build(config, root=workspace.root)

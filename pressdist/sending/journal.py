@@ -5,8 +5,10 @@ row per ``send`` in ``runs`` and one row per (release revision, recipient) in
 ``deliveries``. Its promise to ``send`` is crash safety: a delivery is
 committed as ``sending`` *before* it is handed to a gateway and as ``sent`` or
 ``failed-*`` after, so a row still ``sending`` after a crash is exactly one that
-may or may not have gone out. It does not decide what to send (``send`` does)
-and does not print (``pressdist log`` does).
+may or may not have gone out. ``NullJournal`` keeps the same promise about
+nothing: a test copy (``send --to``) and a dry run are delivery runs whose
+writes go nowhere. It does not decide what to send (``send`` does) and does
+not print (``pressdist log`` does).
 """
 
 from __future__ import annotations
@@ -68,6 +70,27 @@ CREATE INDEX deliveries_by_run ON deliveries (run_id);
 """
 
 
+# What `pressdist log --json` and `--csv` show of a delivery, in this order.
+LOG_FIELDS = (
+    "release_id",
+    "revision",
+    "language",
+    "address",
+    "name",
+    "list",
+    "state",
+    "attempts",
+    "sent_at",
+    "updated_at",
+    "message_id",
+    "gateway",
+    "last_error",
+    "possibly_duplicate",
+    "requested_language",
+    "run_id",
+)
+
+
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -94,6 +117,10 @@ class Delivery:
     created_at: str
     updated_at: str
     sent_at: str | None
+
+    def to_dict(self) -> dict[str, object]:
+        """The fields of ``LOG_FIELDS``, in their order: one row of the log."""
+        return {name: getattr(self, name) for name in LOG_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -397,3 +424,38 @@ class Journal:
                 (release_id, revision),
             ).fetchall()
         )
+
+
+class NullJournal:
+    """A journal whose writes do nothing: the bookkeeping of a delivery run without a record.
+
+    ``send --to`` (test copies, never recorded) and a dry run use it. A dry
+    run passes the real journal, opened read-only, as ``reads``, so that it
+    skips exactly whom the real run would skip.
+    """
+
+    def __init__(self, reads: Journal | None = None) -> None:
+        self.reads = reads
+
+    def states(self, revision: str, keys: Sequence[str]) -> dict[str, str]:
+        return self.reads.states(revision, keys) if self.reads is not None else {}
+
+    def start_run(
+        self, release_id: str, revision: str, lists: Sequence[str], gateway: str, resend: bool
+    ) -> int:
+        return 0
+
+    def finish_run(self, run_id: int, status: str, note: str = "") -> None:
+        pass
+
+    def mark_sending(self, run_id: int, attempts: Iterable[Attempt]) -> None:
+        pass
+
+    def record(self, outcomes: Iterable[tuple[str, str, str, str]]) -> None:
+        pass
+
+    def mark_retry(self, run_id: int, revision: str, key: str) -> None:
+        pass
+
+    def release_unsent(self, revision: str, keys: Iterable[str]) -> None:
+        pass

@@ -2,9 +2,11 @@
 
 Owns the plan: who gets which language, from the lists and the readiness of
 each translation; what the journal says was already sent; rendering once per
-language. ``sending.delivery`` carries it out. It does not parse lists (``recipients``), build MIME
-(``render``), speak SMTP/HTTP (``gateways``) or print anything: the CLI shows
-the plan and follows progress through a callback.
+language; and, for the delivery run, the stream of mails to send (``Addressee``,
+from the lists or the test copies of ``--to``). ``sending.delivery`` carries it
+out. It does not parse lists (``recipients``), build MIME (``render``), speak
+SMTP/HTTP (``gateways``) or print anything: the CLI shows the plan and follows
+progress through a callback.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pressdist.audience.lists import (
     ERROR,
@@ -25,20 +27,20 @@ from pressdist.audience.lists import (
     iter_recipients,
     open_lists,
 )
-from pressdist.errors import ConfigError, InputError, NotReady
-from pressdist.mail.identity import check_headers, message_id_domain, sender_address
+from pressdist.errors import InputError, NotReady
+from pressdist.mail.identity import check_headers, message_id, message_id_domain, sender_address
 from pressdist.mail.render import render
 from pressdist.quality.readiness import readiness
 from pressdist.sending import journal as jr
-from pressdist.sending.gateway import build
+from pressdist.sending.gateway import Gateway, configured
 from pressdist.source.release import load_release
 
 if TYPE_CHECKING:
-    from pressdist.sending.gateway import Gateway
+    from pressdist.mail.render import RenderedMessage
+    from pressdist.quality.readiness import Readiness
     from pressdist.source.release import Release
     from pressdist.workspace import Workspace
 
-DEFAULT_GATEWAY = "outbox"
 BATCH = 200  # rows per journal lookup while planning
 
 
@@ -70,6 +72,25 @@ class LanguageLine:
     requested: Counter[str] = field(default_factory=Counter)  # what the lists asked for
     fallback: Counter[str] = field(default_factory=Counter)  # of those, reached by fallback
 
+    def add(self, other: LanguageLine, *, by_fallback: bool) -> None:
+        """Count ``other``'s recipients here too (all of them reached by fallback, or not)."""
+        self.recipients += other.recipients
+        self.to_send += other.to_send
+        self.already_sent += other.already_sent
+        self.failed_before += other.failed_before
+        self.requested.update(other.requested)
+        self.fallback.update(other.requested if by_fallback else other.fallback)
+
+
+@dataclass(frozen=True, slots=True)
+class Addressee:
+    """One mail the delivery run is to send: to whom, in which language, with which id."""
+
+    recipient: Recipient
+    language: str
+    message_id: str
+    state: str | None = None  # the journal's before this run; None: never tried
+
 
 @dataclass
 class Plan:
@@ -77,14 +98,14 @@ class Plan:
 
     workspace: Workspace
     release: Release
-    gateway_name: str
     gateway: Gateway
     lists: list[ListFile]
     lines: dict[str, LanguageLine]
     problems: list[Problem]
     served: dict[str, str]  # workspace language -> language of the mail its readers get
-    messages: dict[str, Any]  # language -> RenderedMessage, rendered once
+    messages: dict[str, RenderedMessage]  # language -> its message, rendered once
     sendable: list[str]  # languages readiness allows (what --to sends)
+    domain: str  # of every Message-ID
     resend: bool = False
     in_flight: int = 0  # deliveries left `sending` by an interrupted run
     earlier_revisions: dict[str, int] = field(default_factory=dict)
@@ -92,6 +113,10 @@ class Plan:
     @property
     def revision(self) -> str:
         return self.release.revision
+
+    @property
+    def gateway_name(self) -> str:
+        return self.gateway.name
 
     @property
     def total(self) -> int:
@@ -105,29 +130,66 @@ class Plan:
     def already_sent(self) -> int:
         return sum(line.already_sent for line in self.lines.values())
 
-
-# Plan -------------------------------------------------------------------------
-
-
-def gateway_for(workspace: Workspace, name: str | None) -> tuple[str, Gateway]:
-    """The configured gateway (not yet opened); secrets are checked here, before sending."""
-    cfg = workspace.config
-    name = name or cfg.send.get("gateway") or DEFAULT_GATEWAY
-    settings = cfg.gateways.get(name)
-    if settings is None:
-        if cfg.gateways or name != DEFAULT_GATEWAY:
-            known = ", ".join(sorted(cfg.gateways)) or "none"
-            raise ConfigError(
-                f"no gateway '{name}' in pressdist.toml (configured: {known})",
-                path=cfg.path,
-                hint=f"add a [gateways.{name}] table or pass --gateway NAME",
+    def message(self, language: str) -> RenderedMessage:
+        """The message of ``language``, rendered on first use (a test copy may need one)."""
+        message = self.messages.get(language)
+        if message is None:
+            message = self.messages[language] = render(
+                self.workspace, self.release, language, available=self.sendable
             )
-        settings = {"type": "maildir", "path": "outbox"}  # works on a fresh machine
-    return name, build(name, settings, root=workspace.root, config_path=cfg.path)
+        return message
+
+    def addressees(
+        self, journal: jr.Journal | jr.NullJournal, size: int
+    ) -> Iterator[list[Addressee]]:
+        """The mails to send to the lists, in batches of ``size`` rows, streamed.
+
+        ``journal`` is read again (not trusted from planning time): whoever it
+        says is served is skipped, as is a reader the plan has no language for
+        (the list changed since the plan).
+        """
+        chosen: dict[str, Choice] = {}
+        problems: list[Problem] = []
+        for batch in batches(iter_recipients(self.lists, problems), size):
+            states = journal.states(self.revision, [r.key for r in batch])
+            out = []
+            for rcpt in batch:
+                state = states.get(rcpt.key)
+                language = self.served.get(
+                    choose_cached(rcpt, self.workspace.config, chosen).language
+                )
+                if language is not None and is_due(state, self.resend):
+                    mid = message_id(self.revision, language, rcpt.key, self.domain)
+                    out.append(Addressee(rcpt, language, mid, state))
+            yield out
+
+    def test_copies(self, recipient: Recipient, nonce: str) -> Iterator[list[Addressee]]:
+        """One mail in every sendable language to ``recipient`` (``send --to``).
+
+        Their Message-IDs start with ``test.NONCE.``: never the id of a real
+        delivery, so a test copy cannot be mistaken for one.
+        """
+        yield [
+            Addressee(
+                recipient,
+                language,
+                f"test.{nonce}." + message_id(self.revision, language, recipient.key, self.domain),
+            )
+            for language in self.sendable
+        ]
+
+
+def is_due(state: str | None, resend: bool) -> bool:
+    """Whether a delivery in journal ``state`` goes out: not when it was sent or
+    failed permanently, unless ``resend``."""
+    return resend or state not in (jr.SENT, jr.FAILED_PERMANENT)
 
 
 def journal_path(workspace: Workspace) -> Path:
     return workspace.state_dir / jr.FILE_NAME
+
+
+# Plan -------------------------------------------------------------------------
 
 
 def plan(
@@ -135,55 +197,109 @@ def plan(
     release_id: str,
     list_names: list[str],
     *,
-    gateway: str | None = None,
+    gateway: str | Gateway | None = None,
     resend: bool = False,
     allow_fallback: bool = False,
 ) -> Plan:
     """Read the lists, apply readiness, render each language; raise before anything is sent.
 
-    Refuses (NotReady) a language that has readers but is not ready, naming
-    what to fix, unless ``allow_fallback``: then its readers get the language
-    its fallback chain leads to.
+    ``gateway`` is a ``[gateways.NAME]`` (default: ``[send] gateway``) or a
+    gateway object (e.g. ``gateways.memory.MemoryGateway``). Refuses
+    (NotReady) a language that has readers but is not ready, naming what to
+    fix, unless ``allow_fallback``: then its readers get the language its
+    fallback chain leads to.
     """
     release = load_release(workspace, release_id)
-    cfg = workspace.config
     sender_address(workspace)
-    message_id_domain(workspace)
-    gateway_name, gw = gateway_for(workspace, gateway)
+    domain = message_id_domain(workspace)
+    gw = configured(workspace, gateway) if gateway is None or isinstance(gateway, str) else gateway
     lists = open_lists(workspace, list_names) if list_names else []
-
     problems: list[Problem] = []
+    counted = _count(workspace, release, lists, problems, resend)
+    if any(p.severity == ERROR for p in problems):
+        raise ListProblems(problems)
+    ready = readiness(workspace, release)
+    sendable = [lang for lang in workspace.config.all_languages if ready[lang].sendable]
+    served, lines = _serve(counted.per_target, ready, allow_fallback, release.id)
+    needed = set(served.values()) | set(sendable if not lists else [])
+    messages = {
+        lang: render(workspace, release, lang, available=sendable) for lang in sorted(needed)
+    }
+    if messages:
+        check_headers(workspace, next(iter(messages.values())))
+    order = workspace.config.all_languages
+    return Plan(
+        workspace=workspace,
+        release=release,
+        gateway=gw,
+        lists=lists,
+        lines=dict(sorted(lines.items(), key=lambda kv: order.index(kv[0]))),
+        problems=problems,
+        served=served,
+        messages=messages,
+        sendable=sendable,
+        domain=domain,
+        resend=resend,
+        in_flight=counted.in_flight,
+        earlier_revisions=counted.earlier,
+    )
+
+
+@dataclass
+class _Counted:
+    per_target: dict[str, LanguageLine]  # by the language each reader would get, if ready
+    in_flight: int
+    earlier: dict[str, int]
+
+
+def _count(
+    workspace: Workspace,
+    release: Release,
+    lists: list[ListFile],
+    problems: list[Problem],
+    resend: bool,
+) -> _Counted:
+    """Every recipient counted under the language chosen for them, against the journal."""
     chosen: dict[str, Choice] = {}
     per_target: dict[str, LanguageLine] = {}
-    journal = jr.Journal.read_only(journal_path(workspace))
     in_flight = 0
+    journal = jr.Journal.read_only(journal_path(workspace))
     try:
         for batch in batches(iter_recipients(lists, problems)):
             states = journal.states(release.revision, [r.key for r in batch]) if journal else {}
             for rcpt in batch:
-                choice = choose_cached(rcpt, cfg, chosen)
+                choice = choose_cached(rcpt, workspace.config, chosen)
                 line = per_target.setdefault(choice.language, LanguageLine(choice.language))
                 line.recipients += 1
                 line.requested[rcpt.language or "—"] += 1
                 if choice.how == "fallback":
                     line.fallback[rcpt.language or "—"] += 1
                 state = states.get(rcpt.key)
-                if state == jr.SENT and not resend:
-                    line.already_sent += 1
-                elif state == jr.FAILED_PERMANENT and not resend:
-                    line.failed_before += 1
-                else:
+                if is_due(state, resend):
                     line.to_send += 1
                     in_flight += state == jr.SENDING
+                elif state == jr.SENT:
+                    line.already_sent += 1
+                else:
+                    line.failed_before += 1
         earlier = journal.other_revisions_sent(release.id, release.revision) if journal else {}
     finally:
         if journal:
             journal.close()
-    if any(p.severity == ERROR for p in problems):
-        raise ListProblems(problems)
+    return _Counted(per_target, in_flight, earlier)
 
-    ready = readiness(workspace, release)
-    sendable = [lang for lang in cfg.all_languages if ready[lang].sendable]
+
+def _serve(
+    per_target: dict[str, LanguageLine],
+    ready: dict[str, Readiness],
+    allow_fallback: bool,
+    release_id: str,
+) -> tuple[dict[str, str], dict[str, LanguageLine]]:
+    """Which language each target's readers get, and the lines merged by that language.
+
+    NotReady for a target with readers that is not ready, unless
+    ``allow_fallback`` and its fallback chain leads somewhere that is.
+    """
     served: dict[str, str] = {}
     lines: dict[str, LanguageLine] = {}
     for target, line in per_target.items():
@@ -198,37 +314,11 @@ def plan(
             alt = f", or pass --allow-fallback to send them {r.serves}" if r.serves else ""
             raise NotReady(
                 f"{target} is not ready to send to {line.recipients} recipients: {why}{more}",
-                hint=f"run `pressdist check {release.id}` and fix it{alt}",
+                hint=f"run `pressdist check {release_id}` and fix it{alt}",
             )
         into = lines.setdefault(served[target], LanguageLine(served[target]))
-        into.recipients += line.recipients
-        into.to_send += line.to_send
-        into.already_sent += line.already_sent
-        into.failed_before += line.failed_before
-        into.requested.update(line.requested)
-        into.fallback.update(line.fallback if target == served[target] else line.requested)
-
-    needed = set(served.values()) | set(sendable if not lists else [])
-    messages = {
-        lang: render(workspace, release, lang, available=sendable) for lang in sorted(needed)
-    }
-    if messages:
-        check_headers(workspace, next(iter(messages.values())))
-    return Plan(
-        workspace=workspace,
-        release=release,
-        gateway_name=gateway_name,
-        gateway=gw,
-        lists=lists,
-        lines=dict(sorted(lines.items(), key=lambda kv: cfg.all_languages.index(kv[0]))),
-        problems=problems,
-        served=served,
-        messages=messages,
-        sendable=sendable,
-        resend=resend,
-        in_flight=in_flight,
-        earlier_revisions=earlier,
-    )
+        into.add(line, by_fallback=target != served[target])
+    return served, lines
 
 
 def batches(items: Iterator[Recipient], size: int = BATCH) -> Iterator[list[Recipient]]:

@@ -21,6 +21,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from hypothesis import strategies as st
 from pressdist.errors import ConfigError, GatewayError
 from pressdist.gateways.http import HttpGateway, retry_after
 from pressdist.sending.gateway import Envelope, Outcome, build
+from pressdist.workspace import GatewayConfig
 
 TOKEN = "tok-Geheimnis-123"
 DOMAIN = "mg.example.org"
@@ -213,7 +215,7 @@ def _gateway(root: Path, server: ApiServer, **settings) -> HttpGateway:
     else:
         table.update(url=server.base + "/send")
     table.update(settings)
-    gateway = build("api", table, root=root, config_path=root / "pressdist.toml")
+    gateway = build(GatewayConfig.from_table("api", table, root / "pressdist.toml"), root=root)
     assert isinstance(gateway, HttpGateway)
     return gateway
 
@@ -263,8 +265,7 @@ def test_http_reads_status_codes_as_outcomes(tmp_path: Path, api: ApiServer, tok
 
 
 def test_http_timeout_is_transient(tmp_path: Path, api: ApiServer, token: str) -> None:
-    gateway = _gateway(tmp_path, api)
-    gateway.timeout = 0.3
+    gateway = HttpGateway(replace(_gateway(tmp_path, api).settings, timeout=0.3))
     (result,) = asyncio.run(send_all(gateway, [_envelope(1, "slow@example.org")]))
     assert result.outcome is Outcome.TRANSIENT
     assert "no answer within 0.3 s" in result.detail
@@ -298,10 +299,16 @@ def test_http_open_fails_on_a_closed_port(tmp_path: Path, token: str) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     gateway = build(
-        "api",
-        {"type": "http", "url": f"http://127.0.0.1:{port}/send", "token_env": "OFFICE_API_TOKEN"},
+        GatewayConfig.from_table(
+            "api",
+            {
+                "type": "http",
+                "url": f"http://127.0.0.1:{port}/send",
+                "token_env": "OFFICE_API_TOKEN",
+            },
+            tmp_path / "pressdist.toml",
+        ),
         root=tmp_path,
-        config_path=tmp_path / "pressdist.toml",
     )
     with pytest.raises(GatewayError, match="cannot connect"):
         asyncio.run(gateway.open())
@@ -364,10 +371,12 @@ def test_http_missing_token_variable_is_a_config_error_naming_it(
     monkeypatch.delenv("MAILGUN_KEY", raising=False)
     with pytest.raises(ConfigError, match="MAILGUN_KEY"):
         build(
-            "api",
-            {"type": "http", "api": "mailgun", "domain": DOMAIN, "token_env": "MAILGUN_KEY"},
+            GatewayConfig.from_table(
+                "api",
+                {"type": "http", "api": "mailgun", "domain": DOMAIN, "token_env": "MAILGUN_KEY"},
+                tmp_path / "pressdist.toml",
+            ),
             root=tmp_path,
-            config_path=tmp_path / "pressdist.toml",
         )
 
 
@@ -385,19 +394,22 @@ def test_http_missing_token_variable_is_a_config_error_naming_it(
 )
 def test_http_settings_errors_name_the_problem(tmp_path: Path, table: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        build("api", {"type": "http", **table}, root=tmp_path, config_path=tmp_path / "p.toml")
+        build(
+            GatewayConfig.from_table("api", {"type": "http", **table}, tmp_path / "p.toml"),
+            root=tmp_path,
+        )
 
 
 def test_mailgun_defaults_to_the_us_endpoint_and_accepts_the_eu_one(
     tmp_path: Path, token: str
 ) -> None:
     base = {"type": "http", "api": "mailgun", "domain": DOMAIN, "token_env": "OFFICE_API_TOKEN"}
-    us = build("api", base, root=tmp_path, config_path=tmp_path / "p.toml")
+    us = build(GatewayConfig.from_table("api", base, tmp_path / "p.toml"), root=tmp_path)
     eu = build(
-        "api",
-        {**base, "url": "https://api.eu.mailgun.net/"},
+        GatewayConfig.from_table(
+            "api", {**base, "url": "https://api.eu.mailgun.net/"}, tmp_path / "p.toml"
+        ),
         root=tmp_path,
-        config_path=tmp_path / "p.toml",
     )
     assert us.endpoint == f"https://api.mailgun.net/v3/{DOMAIN}/messages.mime"
     assert eu.endpoint == f"https://api.eu.mailgun.net/v3/{DOMAIN}/messages.mime"

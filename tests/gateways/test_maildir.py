@@ -13,6 +13,7 @@ from conftest import send_all
 
 from pressdist.errors import ConfigError, GatewayError
 from pressdist.sending.gateway import Envelope, Outcome, build
+from pressdist.workspace import GatewayConfig
 
 
 def _message(n: int, recipient: str = "") -> Envelope:
@@ -33,10 +34,10 @@ def _message(n: int, recipient: str = "") -> Envelope:
 
 def _gateway(root: Path, **settings):
     return build(
-        "outbox",
-        {"type": "maildir", **settings},
+        GatewayConfig.from_table(
+            "outbox", {"type": "maildir", **settings}, root / "pressdist.toml"
+        ),
         root=root,
-        config_path=root / "pressdist.toml",
     )
 
 

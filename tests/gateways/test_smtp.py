@@ -28,8 +28,9 @@ from smtp_servers import SmtpServer
 
 from pressdist.errors import ConfigError, GatewayError
 from pressdist.gateways._smtp_client import dot_stuff
-from pressdist.gateways.smtp import SmtpGateway
+from pressdist.gateways.smtp import SmtpGateway, SmtpSettings
 from pressdist.sending.gateway import Envelope, Outcome, build
+from pressdist.workspace import GatewayConfig
 
 SENDER = "presse@example.org"
 
@@ -80,7 +81,7 @@ class Recorder:
 def _gateway(root: Path, port: int, **settings) -> SmtpGateway:
     table = {"type": "smtp", "host": "127.0.0.1", "port": port, "security": "none"}
     table.update(settings)
-    gateway = build("office", table, root=root, config_path=root / "pressdist.toml")
+    gateway = build(GatewayConfig.from_table("office", table, root / "pressdist.toml"), root=root)
     assert isinstance(gateway, SmtpGateway)
     return gateway
 
@@ -240,12 +241,14 @@ def test_smtp_times_out_a_silent_server_as_transient(tmp_path: Path) -> None:
 
     with SmtpServer(Silent()) as srv:
         gateway = SmtpGateway(
-            "office",
-            host="127.0.0.1",
-            port=srv.port,
-            security="none",
-            connections=1,
-            timeout=0.5,
+            SmtpSettings(
+                "office",
+                host="127.0.0.1",
+                port=srv.port,
+                security="none",
+                connections=1,
+                timeout=0.5,
+            )
         )
         try:
             (result,) = asyncio.run(send_all(gateway, [_envelope(1)]))
@@ -339,7 +342,7 @@ def test_smtp_open_reports_a_refusing_greeting(tmp_path: Path) -> None:
 def test_smtp_open_gives_up_on_a_server_that_never_greets(tmp_path: Path) -> None:
     with RawServer(b"") as srv:
         gateway = SmtpGateway(
-            "office", host="127.0.0.1", port=srv.port, security="none", timeout=0.3
+            SmtpSettings("office", host="127.0.0.1", port=srv.port, security="none", timeout=0.3)
         )
         with pytest.raises(GatewayError, match="no answer within 0.3 s"):
             asyncio.run(gateway.open())
@@ -566,10 +569,12 @@ def test_smtp_missing_password_variable_is_a_config_error_naming_it(
 def test_smtp_refuses_plain_text_to_another_machine(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="only for a server on this machine"):
         build(
-            "office",
-            {"type": "smtp", "host": "mail.example.org", "security": "none"},
+            GatewayConfig.from_table(
+                "office",
+                {"type": "smtp", "host": "mail.example.org", "security": "none"},
+                tmp_path / "pressdist.toml",
+            ),
             root=tmp_path,
-            config_path=tmp_path / "pressdist.toml",
         )
 
 
@@ -588,12 +593,14 @@ def test_smtp_settings_errors_name_the_key(tmp_path: Path, key, value, message) 
     (tmp_path / "not-a-cert.pem").write_text("not a certificate\n", encoding="utf-8")
     table = {"type": "smtp", "host": "127.0.0.1", "security": "none", key: value}
     with pytest.raises(ConfigError, match=message):
-        build("office", table, root=tmp_path, config_path=tmp_path / "pressdist.toml")
+        build(GatewayConfig.from_table("office", table, tmp_path / "pressdist.toml"), root=tmp_path)
 
 
 def test_smtp_default_ports_follow_the_security_mode(tmp_path: Path) -> None:
     def port(security: str) -> int:
         table = {"type": "smtp", "host": "localhost", "security": security}
-        return build("o", table, root=tmp_path, config_path=tmp_path / "p.toml").port
+        return build(
+            GatewayConfig.from_table("o", table, tmp_path / "p.toml"), root=tmp_path
+        ).settings.port
 
     assert (port("starttls"), port("ssl"), port("none")) == (587, 465, 25)

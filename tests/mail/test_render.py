@@ -613,7 +613,7 @@ def test_preview_mail_shows_the_placeholder_recipients_unsubscribe_link(ws, tmp_
     from pressdist.mail.preview import PLACEHOLDER_ADDRESS, write_preview
 
     write_preview(ws, load_release(ws, RELEASE), tmp_path)
-    configured = ws.config.send["unsubscribe_url"]
+    configured = ws.config.send.unsubscribe_url
     for lang in LANGS:
         text, page = bodies((tmp_path / f"{RELEASE}.{lang}.eml").read_bytes())
         link = own_link(PLACEHOLDER_ADDRESS, configured)

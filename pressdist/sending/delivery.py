@@ -239,7 +239,7 @@ class DeliveryRun:
             self.report.retries += 1
             self._emit("retry", job, result.detail)
             task = asyncio.get_running_loop().create_task(
-                self._retry(job, self._delay(job.attempts, result.retry_after))
+                self._retry(job, retry_delay(self.settings, job.attempts, result.retry_after))
             )
             self.retry_tasks.add(task)
             task.add_done_callback(self._retry_done)
@@ -265,17 +265,6 @@ class DeliveryRun:
         self.retry_tasks.discard(task)
         if len(self.retry_tasks) < MAX_PENDING_RETRIES:
             self.retry_room.set()
-
-    def _delay(self, attempts: int, retry_after: float | None) -> float:
-        # Exponential backoff with jitter (between half and all of the step) so
-        # parallel retries do not arrive together; a server's Retry-After is a
-        # floor, never shortened.
-        step = self.settings.retry_base_seconds * (2 ** (attempts - 1))
-        ceiling = min(self.settings.retry_max_seconds, step)
-        delay = random.uniform(ceiling / 2, ceiling)
-        if retry_after is not None:
-            delay = max(delay, float(retry_after))
-        return delay
 
     async def _retry(self, job: _Job, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -358,6 +347,21 @@ class DeliveryRun:
             await asyncio.wait_for(self.gateway.close(), 2 if self.stop_reason else 10)
         self.report.stopped = self.stop_reason
         self.report.stop_error = self.stop_error
+
+
+def retry_delay(settings: SendSettings, attempts: int, retry_after: float | None) -> float:
+    """Seconds before the next attempt of a delivery that failed ``attempts`` times.
+
+    Exponential backoff with jitter (between half and all of the step) so
+    parallel retries do not arrive together; a server's Retry-After is a
+    floor, never shortened.
+    """
+    step = settings.retry_base_seconds * (2 ** (attempts - 1))
+    ceiling = min(settings.retry_max_seconds, step)
+    delay = random.uniform(ceiling / 2, ceiling)
+    if retry_after is not None:
+        delay = max(delay, float(retry_after))
+    return delay
 
 
 def _attempt(plan: Plan, mail: Addressee, gateway: str, duplicate: bool) -> jr.Attempt:

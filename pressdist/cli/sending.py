@@ -3,13 +3,17 @@
 Thin: parse arguments, call ``recipients``, ``send`` and ``journal``, print
 with Rich. Confirmation, the progress bars and the exit status live here;
 deciding who gets what does not.
+
+Library modules and Rich's parts are imported inside the commands: the engine,
+its gateways and Rich's tables cost more to import than `pressdist --help`
+may take (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,8 +22,10 @@ from pressdist.errors import PressdistError
 
 if TYPE_CHECKING:
     from pressdist.audience.lists import Problem
+    from pressdist.sending.journal import Journal
     from pressdist.sending.plan import Plan
     from pressdist.sending.report import Report
+    from pressdist.workspace import Workspace
 
 recipients_app = typer.Typer(
     cls=HelpGroup,
@@ -324,10 +330,7 @@ def send(
     Exit status: 0 every mail accepted, 1 some deliveries failed or a language
     is not ready, 2 bad input (list, config), 3 the gateway cannot be used.
     """
-    from rich.markup import escape
-
     from pressdist.sending import delivery
-    from pressdist.sending import plan as planning
 
     ws = open_workspace()
     lists = list_ or []
@@ -337,31 +340,60 @@ def send(
         )
     if to:
         to = delivery.to_address(to)[0]  # refused before anything is planned or printed
+    plan = _plan(
+        ws, release_id, lists, gateway=gateway, resend=resend, allow_fallback=allow_fallback
+    )
+    if to:
+        _send_test(plan, to)
+        return
+    _show_plan(plan)
+    if not _anything_to_send(plan):
+        return
+    if not dry_run and not yes:
+        _confirm(f"Send {plan.to_send} mails via '{plan.gateway_name}'?")
+    bars = _Bars({lang: line.to_send for lang, line in plan.lines.items() if line.to_send})
+    with bars.progress:
+        report = delivery.run(plan, dry_run=dry_run, progress=bars)
+    _print_report(report)
+    _warn_duplicates(report)
+    _exit(report, release_id)
+
+
+def _plan(ws: Workspace, release_id: str, lists: list[str], **options: Any) -> Plan:
+    """The plan, or every problem of the lists printed before the error."""
+    from pressdist.sending import plan as planning
+
     try:
-        plan = planning.plan(
-            ws, release_id, lists, gateway=gateway, resend=resend, allow_fallback=allow_fallback
-        )
+        return planning.plan(ws, release_id, lists, **options)
     except planning.ListProblems as exc:
         _print_problems(exc.problems)
         raise
-    out = console()
-    if to:
-        langs = ", ".join(plan.sendable)
-        out.print(
-            escape(
-                f"Test copy of {release_id} (revision {plan.revision}) in {langs} to {to} via "
-                f"gateway '{plan.gateway_name}'; the journal is not touched."
-            )
+
+
+def _send_test(plan: Plan, to: str) -> None:
+    from rich.markup import escape
+
+    from pressdist.sending import delivery
+
+    console().print(
+        escape(
+            f"Test copy of {plan.release.id} (revision {plan.revision}) in "
+            f"{', '.join(plan.sendable)} to {to} via gateway '{plan.gateway_name}'; "
+            "the journal is not touched."
         )
-        report = delivery.send_test(plan, to)
-        _print_report(report)
-        _exit(report, release_id)
-        return
+    )
+    report = delivery.send_test(plan, to)
+    _print_report(report)
+    _exit(report, plan.release.id)
+
+
+def _show_plan(plan: Plan) -> None:
+    """The plan table, with what the lists and the journal say before sending."""
     _print_problems([p for p in plan.problems if p.severity != "note"])
     notes = sum(p.severity == "note" for p in plan.problems)
     if notes:
-        out.print(f"{notes} notes about the lists; `pressdist recipients check` shows them.")
-    out.print(_plan_table(plan))
+        console().print(f"{notes} notes about the lists; `pressdist recipients check` shows them.")
+    console().print(_plan_table(plan))
     failed_before = sum(line.failed_before for line in plan.lines.values())
     if failed_before:
         warn(
@@ -378,33 +410,29 @@ def send(
             f"{plan.in_flight} deliveries were in flight when an earlier send stopped; "
             "they are sent again with the same Message-ID and may arrive twice"
         )
+
+
+def _anything_to_send(plan: Plan) -> bool:
     if plan.total == 0:
-        out.print("The lists have no recipients; nothing to send.")
-        return
+        console().print("The lists have no recipients; nothing to send.")
+        return False
     if plan.to_send == 0:
-        out.print(
+        console().print(
             f"Nothing to send: all {plan.total} recipients already got revision "
             f"{plan.revision} (or failed permanently). Use --resend to send again."
         )
-        return
-    if not dry_run and not yes:
-        _confirm(f"Send {plan.to_send} mails via '{plan.gateway_name}'?")
-    bars = _Bars({lang: line.to_send for lang, line in plan.lines.items() if line.to_send})
-    with bars.progress:
-        report = delivery.run(plan, dry_run=dry_run, progress=bars)
-    _print_report(report)
-    if report.possibly_duplicate:
-        shown = ", ".join(report.possibly_duplicate[:10])
-        more = (
-            f" and {len(report.possibly_duplicate) - 10} more"
-            if len(report.possibly_duplicate) > 10
-            else ""
-        )
+        return False
+    return True
+
+
+def _warn_duplicates(report: Report) -> None:
+    duplicates = report.possibly_duplicate
+    if duplicates:
+        more = f" and {len(duplicates) - 10} more" if len(duplicates) > 10 else ""
         warn(
-            f"{len(report.possibly_duplicate)} possibly duplicated (in flight when the earlier "
-            f"send stopped): {shown}{more}"
+            f"{len(duplicates)} possibly duplicated (in flight when the earlier "
+            f"send stopped): {', '.join(duplicates[:10])}{more}"
         )
-    _exit(report, release_id)
 
 
 def _exit(report: Report, release_id: str) -> None:
@@ -451,33 +479,6 @@ def _exit(report: Report, release_id: str) -> None:
 
 # log --------------------------------------------------------------------------
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: str) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula (OWASP's advice)."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-_LOG_FIELDS = (
-    "release_id",
-    "revision",
-    "language",
-    "address",
-    "name",
-    "list",
-    "state",
-    "attempts",
-    "sent_at",
-    "updated_at",
-    "message_id",
-    "gateway",
-    "last_error",
-    "possibly_duplicate",
-    "requested_language",
-    "run_id",
-)
-
 
 @app.command()
 def log(
@@ -489,82 +490,57 @@ def log(
     ] = None,
 ) -> None:
     """Who got what, when, in which language (from the delivery journal)."""
-    from pressdist.sending import journal as jr
+    from pressdist.sending.log import open_log
 
-    ws = open_workspace()
-    if release_id:
-        from pressdist.workspace import validate_release_id
-
-        validate_release_id(release_id)
-    journal = jr.Journal.read_only(ws.state_dir / jr.FILE_NAME)
+    journal = open_log(open_workspace(), release_id)
     try:
-        # A release deleted after it was sent still has its deliveries; a typo
-        # has neither, and "nothing recorded" would hide the typo.
-        known = ws.release_ids()
-        if (
-            release_id
-            and release_id not in known
-            and (journal is None or not journal.has_release(release_id))
-        ):
-            raise PressdistError(
-                f"no release '{release_id}' in this workspace, and nothing sent for it",
-                path=ws.releases_dir,
-                hint=("releases here: " + ", ".join(known))
-                if known
-                else "add one with `pressdist import FILE`",
-            )
         if as_json or csv_file:
-            rows = (
-                [
-                    {k: getattr(d, k) for k in _LOG_FIELDS}
-                    for d in journal.deliveries(release_id, failed=failed)
-                ]
-                if journal is not None
-                else []
-            )
-            if csv_file:
-                _write_csv(csv_file, rows)
-                if rows:
-                    console(stderr=True).print(f"{len(rows)} deliveries written to {csv_file}")
-                else:
-                    what = "Nothing sent yet" if journal is None else "No deliveries recorded"
-                    if journal is not None and release_id:
-                        what += f" for {release_id}"
-                    if journal is not None and failed:
-                        what += " that failed"
-                    console(stderr=True).print(
-                        f"{what}: {csv_file} has the column names only, no deliveries."
-                    )
-            if as_json:
-                import json
-
-                print(json.dumps(rows, ensure_ascii=False, indent=2))
-            return
-        if journal is None:
+            _export(journal, release_id, failed, as_json=as_json, csv_file=csv_file)
+        elif journal is None:
             console().print("Nothing sent yet (no journal in .pressdist/).")
-            return
-        if not release_id and not failed:
+        elif not release_id and not failed:
             _runs_table(journal)
-            return
-        _deliveries_table(journal, release_id, failed)
+        else:
+            _deliveries_table(journal, release_id, failed)
     finally:
         if journal is not None:
             journal.close()
 
 
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    import csv
-    import io
+def _export(
+    journal: Journal | None,
+    release_id: str | None,
+    failed: bool,
+    *,
+    as_json: bool,
+    csv_file: Path | None,
+) -> None:
+    import json
 
     from pressdist.files import atomic_write
+    from pressdist.sending.log import deliveries_csv
 
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(_LOG_FIELDS)
-    for row in rows:
-        writer.writerow([csv_safe("" if row[k] is None else str(row[k])) for k in _LOG_FIELDS])
-    # The BOM makes Excel read UTF-8 (names, Chinese) instead of guessing a code page.
-    atomic_write(path, "\ufeff" + buf.getvalue(), make_folders=False)  # a typo makes no folders
+    rows = (
+        [d.to_dict() for d in journal.deliveries(release_id, failed=failed)]
+        if journal is not None
+        else []
+    )
+    if csv_file:
+        # make_folders=False: a typo in the folder makes no folders.
+        atomic_write(csv_file, deliveries_csv(rows), make_folders=False)
+        if rows:
+            console(stderr=True).print(f"{len(rows)} deliveries written to {csv_file}")
+        else:
+            what = "Nothing sent yet" if journal is None else "No deliveries recorded"
+            if journal is not None and release_id:
+                what += f" for {release_id}"
+            if journal is not None and failed:
+                what += " that failed"
+            console(stderr=True).print(
+                f"{what}: {csv_file} has the column names only, no deliveries."
+            )
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
 
 
 def _fitted_table(title: str, columns: list[tuple[str, bool, dict]], rows: list[list[str]]):  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pressdist.cli.sending import csv_safe
+from pressdist.sending.log import csv_safe
 
 pytestmark = pytest.mark.e2e
 

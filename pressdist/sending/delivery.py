@@ -461,11 +461,17 @@ def send_test(plan: Plan, address: str, *, progress: Progress | None = None) -> 
         report=Report(test_address=addr),
     )
     report = asyncio.run(test.run())
-    # A test copy has no journal state: its failures say what the gateway said.
+    # A test copy has no journal state: its failures name the gateway's outcome.
     report.failures = [
-        dataclasses.replace(f, state=f.state.removeprefix("failed-")) for f in report.failures
+        dataclasses.replace(f, state=_OUTCOME_OF_STATE[f.state]) for f in report.failures
     ]
     return report
+
+
+_OUTCOME_OF_STATE = {
+    jr.FAILED_PERMANENT: Outcome.PERMANENT.value,
+    jr.FAILED_TRANSIENT: Outcome.TRANSIENT.value,
+}
 
 
 class _lock:

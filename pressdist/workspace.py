@@ -1,8 +1,10 @@
 """The workspace: where a press office keeps its releases, translations and lists.
 
 Owns finding the workspace (``pressdist.toml``, searched upward like git),
-reading and validating its configuration, the folder layout and release ids.
-It does not know what is inside the files; the other modules do.
+reading and validating its configuration into typed values (``Config``,
+``SendSettings``, one ``GatewayConfig`` per gateway table), the folder layout
+and release ids. It does not know what is inside the files, nor what a
+gateway's keys mean; the other modules do.
 """
 
 from __future__ import annotations

@@ -461,6 +461,9 @@ def send_test(plan: Plan, address: str, *, progress: Progress | None = None) -> 
         report=Report(test_address=addr),
     )
     report = asyncio.run(test.run())
+    if report.stop_error is not None:
+        # Nothing to resume for a test copy: the gateway's error is the whole answer.
+        raise report.stop_error
     # A test copy has no journal state: its failures name the gateway's outcome.
     report.failures = [
         dataclasses.replace(f, state=_OUTCOME_OF_STATE[f.state]) for f in report.failures

@@ -4,7 +4,8 @@ Owns the preview folder: per language the complete ``.eml`` exactly as
 ``send`` would produce it (for a placeholder recipient) and its HTML body, and
 one ``index.html`` showing all languages side by side: subject and headers of
 each mail, whether it may be sent, and every segment with its check findings
-next to it. It renders nothing itself (render) and judges nothing (checks).
+next to it. It renders nothing itself (``mail.render``) and judges nothing
+(``quality``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from typing import TYPE_CHECKING
 
 from pressdist import languages
 from pressdist.files import atomic_write
+from pressdist.mail.identity import from_header, shared_headers
+from pressdist.mail.render import render
+from pressdist.quality.readiness import readiness
 
 if TYPE_CHECKING:
     from pressdist.quality.checks import EntryResult
@@ -42,8 +46,6 @@ SHOWN_HEADERS = (
 
 def sender_of(workspace: Workspace) -> str:
     """The From of the workspace's mails, as ``send`` writes it (a placeholder when unset)."""
-    from pressdist.mail.identity import from_header
-
     if not parseaddr(workspace.config.sender)[1]:
         return "press@example.invalid"
     return from_header(workspace)
@@ -51,10 +53,6 @@ def sender_of(workspace: Workspace) -> str:
 
 def write_preview(workspace: Workspace, release: Release, folder: Path) -> Path:
     """Write the preview of ``release`` into ``folder``; return the index.html path."""
-    from pressdist.mail.identity import shared_headers
-    from pressdist.mail.render import render
-    from pressdist.quality.readiness import readiness
-
     cfg = workspace.config
     ready = readiness(workspace, release)
     available = [code for code, r in ready.items() if r.sendable]

@@ -1,4 +1,9 @@
-"""Commands for the workspace and its releases: init, import, releases."""
+"""Commands for the workspace and its releases: init, import, releases.
+
+Thin: parse arguments, call ``workspace`` and ``source``, print with Rich.
+Library modules and Rich are imported inside the commands (start-up:
+`pressdist --help` imports none of them).
+"""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 Thin: parse arguments, call ``recipients``, ``send`` and ``journal``, print
 with Rich. Confirmation, the progress bars and the exit status live here;
-deciding who gets what does not.
+deciding who gets what does not. Library modules and Rich are imported inside
+the commands (start-up: `pressdist --help` imports none of them).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pressdist.cli.shell import HelpGroup, app, console, open_workspace, shown_p
 from pressdist.errors import PressdistError
 
 if TYPE_CHECKING:
-    from pressdist.audience.lists import Problem
+    from pressdist.diagnostics import Diagnostic
     from pressdist.sending.plan import Plan
     from pressdist.sending.report import Report
 
@@ -31,19 +32,21 @@ app.add_typer(recipients_app, name="recipients")
 _STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 
 
-def _print_problems(problems: list[Problem], *, limit_notes: int = 20) -> None:
+def _print_problems(problems: list[Diagnostic], *, limit_notes: int = 20) -> None:
     from rich.markup import escape
+
+    from pressdist.diagnostics import NOTE, location
 
     err = console(stderr=True)
     notes = 0
     for p in problems:
-        if p.severity == "note":
+        if p.level == NOTE:
             notes += 1
             if notes > limit_notes:
                 continue
-        where = f"{shown_path(p.path)}:{p.line}" if p.line else shown_path(p.path)
+        where = f"{escape(location(shown_path(p.path), p.line))}: " if p.path else ""
         err.print(
-            f"{escape(where)}: [{_STYLE[p.severity]}]{p.severity}:[/] {escape(p.message)}",
+            f"{where}[{_STYLE[p.level]}]{p.level}:[/] {escape(p.message)}",
             soft_wrap=True,
         )
     if notes > limit_notes:
@@ -61,7 +64,7 @@ def recipients_check(
 
     ws = open_workspace()
     files = open_lists(ws, lists)
-    problems: list[Problem] = []
+    problems: list[Diagnostic] = []
     counts: dict[tuple[str, str, str], int] = {}
     chosen: dict = {}
     total = 0
@@ -85,8 +88,8 @@ def recipients_check(
     for f in files:
         if f.encoding.startswith("cp"):
             console().print(f"{shown_path(f.path)}: read as Windows-1252")
-    errors = sum(p.severity == ERROR for p in problems)
-    warnings = sum(p.severity == WARNING for p in problems)
+    errors = sum(p.level == ERROR for p in problems)
+    warnings = sum(p.level == WARNING for p in problems)
     if errors or warnings:
         console(stderr=True).print(
             f"[bold red]{_count(errors, 'error')}[/], [yellow]{_count(warnings, 'warning')}[/]:"
@@ -111,7 +114,7 @@ def recipients_show(
 
     ws = open_workspace()
     files = open_lists(ws, [name])
-    problems: list[Problem] = []
+    problems: list[Diagnostic] = []
     chosen: dict = {}
     # Names and organisations are people's text: "[Online]" is not Rich markup.
     rows = [
@@ -357,8 +360,8 @@ def send(
         _print_report(report)
         _exit(report, release_id)
         return
-    _print_problems([p for p in plan.problems if p.severity != "note"])
-    notes = sum(p.severity == "note" for p in plan.problems)
+    _print_problems([p for p in plan.problems if p.level != "note"])
+    notes = sum(p.level == "note" for p in plan.problems)
     if notes:
         out.print(f"{notes} notes about the lists; `pressdist recipients check` shows them.")
     out.print(_plan_table(plan))

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 
 from pressdist.audience.lists import (
     Choice,
-    Problem,
     Recipient,
     choose_cached,
     iter_recipients,
 )
+from pressdist.diagnostics import Diagnostic
 from pressdist.errors import InputError, PressdistError
 from pressdist.mail.addresses import check_address
 from pressdist.mail.identity import message_id, message_id_domain, sender_address, shared_headers
@@ -122,7 +122,7 @@ class DeliveryRun:
         shared = shared_headers(plan.workspace)
         envelope_sender = sender_address(plan.workspace)
         chosen: dict[str, Choice] = {}
-        problems: list[Problem] = []
+        problems: list[Diagnostic] = []
         try:
             size = self.queue.maxsize
             for batch in batches(iter_recipients(plan.lists, problems), size):

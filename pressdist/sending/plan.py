@@ -19,12 +19,12 @@ from pressdist.audience.lists import (
     ERROR,
     Choice,
     ListFile,
-    Problem,
     Recipient,
     choose_cached,
     iter_recipients,
     open_lists,
 )
+from pressdist.diagnostics import Diagnostic
 from pressdist.errors import ConfigError, InputError, NotReady
 from pressdist.mail.identity import check_headers, message_id_domain, sender_address
 from pressdist.mail.render import render
@@ -45,8 +45,8 @@ BATCH = 200  # rows per journal lookup while planning
 class ListProblems(InputError):
     """A list has rows that cannot be sent; ``problems`` holds all of them."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        errors = [p for p in problems if p.severity == ERROR]
+    def __init__(self, problems: list[Diagnostic]) -> None:
+        errors = [p for p in problems if p.level == ERROR]
         first = errors[0]
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
         super().__init__(
@@ -81,7 +81,7 @@ class Plan:
     gateway: Gateway
     lists: list[ListFile]
     lines: dict[str, LanguageLine]
-    problems: list[Problem]
+    problems: list[Diagnostic]
     served: dict[str, str]  # workspace language -> language of the mail its readers get
     messages: dict[str, Any]  # language -> RenderedMessage, rendered once
     sendable: list[str]  # languages readiness allows (what --to sends)
@@ -152,7 +152,7 @@ def plan(
     gateway_name, gw = gateway_for(workspace, gateway)
     lists = open_lists(workspace, list_names) if list_names else []
 
-    problems: list[Problem] = []
+    problems: list[Diagnostic] = []
     chosen: dict[str, Choice] = {}
     per_target: dict[str, LanguageLine] = {}
     journal = jr.Journal.read_only(journal_path(workspace))
@@ -179,7 +179,7 @@ def plan(
     finally:
         if journal:
             journal.close()
-    if any(p.severity == ERROR for p in problems):
+    if any(p.level == ERROR for p in problems):
         raise ListProblems(problems)
 
     ready = readiness(workspace, release)

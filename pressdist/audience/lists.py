@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ERROR",
+    "EXACT",
+    "FALLBACK",
+    "NEGOTIATED",
     "NOTE",
     "WARNING",
     "Choice",
@@ -546,13 +549,20 @@ def open_lists(workspace: Workspace, names: Iterable[str]) -> list[ListFile]:
 # Languages ------------------------------------------------------------------
 
 
+# How a reader's language was found: as asked, the same language and script
+# (en_US -> en), or through the configured fallback chain.
+EXACT = "exact"
+NEGOTIATED = "negotiated"
+FALLBACK = "fallback"
+
+
 @dataclass(frozen=True)
 class Choice:
     """Which workspace language a requested language gets, and why."""
 
     requested: str  # as written ("" when missing)
     language: str  # a language of the workspace
-    how: str  # "exact", "negotiated" (same language and script) or "fallback"
+    how: str  # EXACT, NEGOTIATED or FALLBACK
 
 
 def choose_language(requested: str, config: Config) -> Choice:
@@ -566,14 +576,14 @@ def choose_language(requested: str, config: Config) -> Choice:
     found = languages.negotiate(requested, available) if requested else None
     if found:
         exact = languages.normalize(requested) == found
-        return Choice(requested, found, "exact" if exact else "negotiated")
+        return Choice(requested, found, EXACT if exact else NEGOTIATED)
     norm = (
         languages.normalize(requested) if requested and languages.is_valid_code(requested) else ""
     )
     for cand in config.fallback_chain(norm):
         if cand in available:
-            return Choice(requested, cand, "fallback")
-    return Choice(requested, config.source_language, "fallback")
+            return Choice(requested, cand, FALLBACK)
+    return Choice(requested, config.source_language, FALLBACK)
 
 
 def choose_cached(rcpt: Recipient, config: Config, cache: dict[str, Choice]) -> Choice:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pressdist.cli.shell import HelpGroup, app, console, open_workspace, shown_path, warn
+from pressdist.diagnostics import NOTE, location
 from pressdist.errors import PressdistError
 
 if TYPE_CHECKING:
@@ -34,8 +35,6 @@ _STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 
 def _print_problems(problems: list[Diagnostic], *, limit_notes: int = 20) -> None:
     from rich.markup import escape
-
-    from pressdist.diagnostics import NOTE, location
 
     err = console(stderr=True)
     notes = 0
@@ -360,8 +359,8 @@ def send(
         _print_report(report)
         _exit(report, release_id)
         return
-    _print_problems([p for p in plan.problems if p.level != "note"])
-    notes = sum(p.level == "note" for p in plan.problems)
+    _print_problems([p for p in plan.problems if p.level != NOTE])
+    notes = sum(p.level == NOTE for p in plan.problems)
     if notes:
         out.print(f"{notes} notes about the lists; `pressdist recipients check` shows them.")
     out.print(_plan_table(plan))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pressdist.audience.lists import (
     ERROR,
+    FALLBACK,
     Choice,
     ListFile,
     Recipient,
@@ -165,7 +166,7 @@ def plan(
                 line = per_target.setdefault(choice.language, LanguageLine(choice.language))
                 line.recipients += 1
                 line.requested[rcpt.language or "—"] += 1
-                if choice.how == "fallback":
+                if choice.how == FALLBACK:
                     line.fallback[rcpt.language or "—"] += 1
                 state = states.get(rcpt.key)
                 if state == jr.SENT and not resend:

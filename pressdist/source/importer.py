@@ -35,6 +35,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pressdist.diagnostics import location
 from pressdist.errors import InputError
 from pressdist.files import decode_utf8, read_bytes
 from pressdist.source.ids import STEM_DATE, default_release_id
@@ -104,7 +105,7 @@ class _Reader:
             return self.source.name
         if self.pdf:
             return f"{self.source.name}, page {block.page}"
-        return f"{self.source.name}:{block.line}"
+        return location(self.source.name, block.line)
 
     def warn(self, block: _Block | None, message: str) -> None:
         at = (block.page, block.line) if block else (0, 0)

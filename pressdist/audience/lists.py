@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 from pressdist import languages
 from pressdist.diagnostics import ERROR, NOTE, WARNING, Diagnostic, location
 from pressdist.errors import InputError
+from pressdist.languages import Language
 from pressdist.mail.addresses import check_address
 
 if TYPE_CHECKING:
@@ -561,7 +562,7 @@ class Choice:
     """Which workspace language a requested language gets, and why."""
 
     requested: str  # as written ("" when missing)
-    language: str  # a language of the workspace
+    language: Language  # a language of the workspace
     how: str  # EXACT, NEGOTIATED or FALLBACK
 
 
@@ -573,14 +574,11 @@ def choose_language(requested: str, config: Config) -> Choice:
     where zh-Hant / zh_TW readers go: simplified characters are not their script.
     """
     available = config.all_languages
-    found = languages.negotiate(requested, available) if requested else None
+    asked = Language.parse(requested) if requested and languages.is_valid_code(requested) else ""
+    found = languages.negotiate(asked, available) if asked else None
     if found:
-        exact = languages.normalize(requested) == found
-        return Choice(requested, found, EXACT if exact else NEGOTIATED)
-    norm = (
-        languages.normalize(requested) if requested and languages.is_valid_code(requested) else ""
-    )
-    for cand in config.fallback_chain(norm):
+        return Choice(requested, found, EXACT if asked == found else NEGOTIATED)
+    for cand in config.fallback_chain(asked):
         if cand in available:
             return Choice(requested, cand, FALLBACK)
     return Choice(requested, config.source_language, FALLBACK)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import polib
 from babel.dates import format_date, format_time
 
-from pressdist import languages
+from pressdist.languages import Language
 from pressdist.text import is_wide
 from pressdist.translation.catalog import keyed_segments
 from pressdist.translation.glossary import load_glossary
@@ -50,8 +50,8 @@ UNSUBSCRIBE = (
 @lru_cache(maxsize=16)
 def labels(language: str) -> dict[str, str]:
     """msgid -> msgstr of pressdist's own catalog for ``language`` (English if none)."""
-    code = languages.normalize(language)
-    for cand in (code, code.split("_")[0]):
+    lang = Language.parse(language)
+    for cand in dict.fromkeys((lang.code, lang.base)):
         path = LOCALE_DIR / cand / "LC_MESSAGES" / "pressdist.po"
         if path.is_file():
             catalog = polib.pofile(str(path))
@@ -82,12 +82,12 @@ def _around(language: str, msgid: str, placeholder: str) -> tuple[str, str]:
 
 
 def format_release_date(date: dt.date, language: str) -> str:
-    return format_date(date, "long", locale=languages.normalize(language))
+    return format_date(date, "long", locale=Language.parse(language).locale)
 
 
 def format_embargo(when: dt.datetime, language: str) -> str:
     """Date and time in the language, with the release's own UTC offset."""
-    loc = languages.babel_locale(language)
+    loc = Language.parse(language).locale
     date = format_date(when.date(), "long", locale=loc)
     time = format_time(when, "short", tzinfo=when.tzinfo, locale=loc)
     zone = format_time(when, "ZZZZ", tzinfo=when.tzinfo, locale=loc)
@@ -113,8 +113,8 @@ def join_sentences(sentences: list[str], cjk: bool) -> str:
 
 def translated_note(language: str, source_language: str) -> str:
     """ "Translated from the German original.", the source named in the mail's language."""
-    loc = languages.babel_locale(language)
-    name = loc.languages.get(languages.normalize(source_language).split("_")[0])
+    loc = Language.parse(language).locale
+    name = loc.languages.get(Language.parse(source_language).base)
     return _label(
         language, "Translated from the {language} original.", language=name or source_language
     )
@@ -127,7 +127,7 @@ def translated_note(language: str, source_language: str) -> str:
 class Content:
     """The release's text in one language, every label in that language, ready to lay out."""
 
-    language: str
+    language: Language
     subject: str
     kicker: str  # "Press release", above the dateline
     dateline: str
@@ -139,7 +139,7 @@ class Content:
     contact_heading: str
     contact: tuple[str, ...]
     also_available: tuple[str, str]  # the footer label around the other languages' names
-    others: tuple[tuple[str, str], ...]  # (code, own name) of the other languages
+    others: tuple[tuple[Language, str], ...]  # (language, own name) of the other languages
     translated_note: str  # "" in the source language
     organisation: str
     unsubscribe: tuple[str, str]  # the unsubscribe sentence around its link
@@ -207,7 +207,7 @@ def content(
     for seg, ctxt in keyed_segments(release):
         text = translate.get((ctxt, seg.text), seg.text)
         parts.setdefault((seg.part, seg.number), []).append(text)
-    cjk = languages.is_cjk(language)
+    cjk = language.is_cjk
 
     def joined(part: str, number: int = 0) -> str:
         return join_sentences(parts.get((part, number), []), cjk)
@@ -229,7 +229,7 @@ def content(
         contact=tuple(joined("contact", n) for n in range(1, len(release.contact_lines) + 1)),
         also_available=_around(language, "Also available in: {languages}", "languages"),
         others=tuple(
-            (code, languages.own_name(code))
+            (code, code.own_name)
             for code in cfg.all_languages
             if code != language and code in available
         ),

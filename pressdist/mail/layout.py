@@ -17,7 +17,6 @@ from __future__ import annotations
 import html
 import re
 
-from pressdist import languages
 from pressdist.mail.content import Content
 from pressdist.mail.wrap import wrap
 from pressdist.text import EMAIL, URL, text_width
@@ -57,7 +56,7 @@ def layout_text(c: Content, *, unsubscribe: bool = False) -> str:
     line of its own (``TEXT_URL_SLOT``): a URL is never wrapped, and a line
     holding only a link is one every mail client makes clickable.
     """
-    cjk = languages.is_cjk(c.language)
+    cjk = c.language.is_cjk
     out: list[str] = []
 
     def block(text: str) -> None:
@@ -120,7 +119,7 @@ def _html_head(c: Content) -> list[str]:
     e = html.escape
     return [
         "<!DOCTYPE html>",
-        f'<html lang="{languages.bcp47(c.language)}" dir="ltr">',
+        f'<html lang="{c.language.bcp47}" dir="ltr">',
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -170,9 +169,7 @@ def _html_footer(c: Content, unsubscribe: bool) -> list[str]:
     lines = []
     if c.others:
         before, after = c.also_available
-        names = " · ".join(
-            f'<span lang="{languages.bcp47(code)}">{e(name)}</span>' for code, name in c.others
-        )
+        names = " · ".join(f'<span lang="{code.bcp47}">{e(name)}</span>' for code, name in c.others)
         lines.append(e(before) + names + e(after))
     if c.translated_note:
         lines.append(e(c.translated_note))

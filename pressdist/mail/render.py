@@ -21,7 +21,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pressdist import languages
+from pressdist.languages import Language
 from pressdist.mail import mime
 from pressdist.mail.content import content
 from pressdist.mail.layout import HTML_URL_SLOT, SLOT, TEXT_URL_SLOT, layout_html, layout_text
@@ -41,7 +41,7 @@ class RenderedMessage:
 
     release_id: str
     revision: str
-    language: str
+    language: Language
     subject: str
     text: str
     html: str
@@ -203,11 +203,13 @@ def build(
     unsubscribe line (``TEXT_URL_SLOT``, ``HTML_URL_SLOT`` where the link
     goes); without them the message has no such line.
     """
-    boundary = f"=_pd_{revision or 'x'}_{languages.bcp47(language)}"
+    language = Language.parse(language)
+    tag = language.bcp47
+    boundary = f"=_pd_{revision or 'x'}_{tag}"
     head_html, _slot, tail_html = html_body.partition(SLOT)
     head = (
         "MIME-Version: 1.0\r\n"
-        f"Content-Language: {languages.bcp47(language)}\r\n"
+        f"Content-Language: {tag}\r\n"
         f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
         "\r\n"
         f"--{boundary}\r\n"

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pressdist.languages import Language
 from pressdist.mail.content import Content
 from pressdist.mail.layout import (
     HTML_URL_SLOT,
@@ -21,7 +22,7 @@ from pressdist.mail.wrap import NO_START
 from pressdist.text import text_width
 
 ENGLISH = Content(
-    language="en",
+    language=Language.parse("en"),
     subject="Press release: Harbour festival",
     kicker="Press release",
     dateline="Beispiel, March 1, 2024",
@@ -36,14 +37,14 @@ ENGLISH = Content(
     contact_heading="Contact",
     contact=("City of Beispiel", "www.example.org/presse"),
     also_available=("Also available in: ", ""),
-    others=(("de", "Deutsch"), ("zh_CN", "中文")),
+    others=((Language.parse("de"), "Deutsch"), (Language.parse("zh_CN"), "中文")),
     translated_note="Translated from the German original.",
     organisation="Stadt Beispiel",
     unsubscribe=("Unsubscribe: ", ""),
 )
 CHINESE = dataclasses.replace(
     ENGLISH,
-    language="zh_CN",
+    language=Language.parse("zh_CN"),
     title="港口节",
     paragraphs=("中德工业城市联盟旨在推动企业、行业和科研机构之间高效、快速、直接的对接。" * 4,),
     also_available=("其他语言版本：", ""),

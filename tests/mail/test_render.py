@@ -397,6 +397,33 @@ def test_any_subject_parses_back_equal(subject):
     assert list(msg.keys())[:3] == ["From", "To", "Subject"]
 
 
+def quoted(name: str, address: str = "presse@example.org") -> str:
+    """``"name" <address>`` as an office writes a sender in pressdist.toml."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{address}>'
+
+
+@settings(max_examples=150, deadline=None)
+@given(sender=_names, reply_to=_names)
+def test_any_quoted_sender_and_reply_to_name_parse_back_with_no_injected_header(sender, reply_to):
+    message = build("x", "rev", "en", "S", "text\n", "<p>x</p>\n")
+    data = send_one(message, sender=quoted(sender), reply_to=quoted(reply_to, "r@example.org"))
+    msg = parse(data)
+    assert not msg.defects
+    assert msg["From"].addresses[0].addr_spec == "presse@example.org"
+    assert msg["Reply-To"].addresses[0].addr_spec == "r@example.org"
+    assert list(msg.keys()) == [
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "Reply-To",
+        "MIME-Version",
+        "Content-Language",
+        "Content-Type",
+    ]
+
+
 def test_personalise_costs_a_small_fraction_of_a_millisecond(messages):
     message = messages["zh_CN"]
     kw = {

@@ -4,10 +4,11 @@ Owns reading a list (UTF-8 with or without BOM, Windows-1252 as Excel saves
 "CSV", UTF-16 as Excel saves "Unicode text"; comma, semicolon or tab; English or
 German column names), validating every row (address syntax with
 internationalised domains, duplicates within and across lists, language codes,
-broken rows) and choosing the language each recipient reads. Lists are streamed
-row by row, so a list of a million addresses costs a set of addresses, not a
-million objects. It knows nothing of releases, readiness or gateways: ``send``
-asks it for recipients.
+broken rows) and choosing the language each recipient reads. Every problem is a
+``diagnostics.Diagnostic`` at its file and line. Lists are streamed row by row,
+so a list of a million addresses costs a set of addresses, not a million
+objects. It knows nothing of releases, readiness or gateways: ``send`` asks it
+for recipients.
 """
 
 from __future__ import annotations
@@ -18,14 +19,38 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from pressdist import languages
+from pressdist.diagnostics import ERROR, NOTE, WARNING, Diagnostic, location
 from pressdist.errors import InputError
+from pressdist.languages import Language
 from pressdist.mail.addresses import check_address
 
 if TYPE_CHECKING:
     from pressdist.workspace import Config, Workspace
+
+__all__ = [
+    "ERROR",
+    "EXACT",
+    "FALLBACK",
+    "NEGOTIATED",
+    "NOTE",
+    "WARNING",
+    "Choice",
+    "ListFile",
+    "Recipient",
+    "choose_cached",
+    "choose_language",
+    "detect_encoding",
+    "iter_recipients",
+    "open_lists",
+    "read_list",
+]
+
+# What the levels mean for a list: ERROR, the row is unusable and blocks sending
+# until fixed; WARNING, the list needs a look (a duplicate): `check` fails, send
+# goes on; NOTE, worth knowing (read as Windows-1252, same person on two lists).
 
 # Column names people write, folded (lowercase, no spaces, dashes or underscores).
 _COLUMNS: dict[str, str] = {
@@ -51,10 +76,6 @@ _COLUMNS: dict[str, str] = {
 }
 _DELIMITERS = (",", ";", "\t")
 
-ERROR = "error"  # the row is unusable: blocks sending until fixed
-WARNING = "warning"  # the list needs a look (e.g. a duplicate): `check` fails, send goes on
-NOTE = "note"  # worth knowing (e.g. read as Windows-1252, same person on two lists)
-
 
 @dataclass(frozen=True)
 class Recipient:
@@ -73,22 +94,7 @@ class Recipient:
 
     @property
     def where(self) -> str:
-        return f"{self.path}:{self.line}" if self.path else self.list_name
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong with a row or a file, with the place to fix it."""
-
-    path: Path
-    line: int
-    message: str
-    severity: str = ERROR
-    hint: str = ""
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        return f"{where}: {self.message}"
+        return location(self.path, self.line) or self.list_name
 
 
 @dataclass
@@ -102,14 +108,41 @@ class ListFile:
     columns: list[str] = field(default_factory=list)
 
 
-# Files ------------------------------------------------------------------------
+# Encoding ---------------------------------------------------------------------
 
 
 def _line_at(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def detect_encoding(path: Path) -> tuple[str, Problem | None]:
+def _first_non_utf8(fh: BinaryIO, path: Path) -> tuple[int, int] | None:
+    """(line, byte) of the first byte that is not UTF-8, or None for a UTF-8 file.
+
+    Read in chunks through an incremental decoder: a list of a million rows is
+    never in memory at once, and a character cut by a chunk's end is no error.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    lines = 1
+    while True:
+        chunk = fh.read(1 << 16)
+        try:
+            decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            bad_byte = chunk[exc.start] if exc.start < len(chunk) else 0
+            return lines + chunk.count(b"\n", 0, max(exc.start, 0)), bad_byte
+        if not chunk:
+            return None
+        if b"\x00" in chunk:
+            raise InputError(
+                "list looks binary (it contains NUL bytes)",
+                path=path,
+                line=lines + chunk.count(b"\n", 0, chunk.index(b"\x00")),
+                hint="export the spreadsheet as CSV",
+            )
+        lines += chunk.count(b"\n")
+
+
+def detect_encoding(path: Path) -> tuple[str, Diagnostic | None]:
     """The codec to read ``path`` with, and a note when it is not UTF-8.
 
     UTF-8 is tried strictly first; only a file that is not valid UTF-8 is read
@@ -127,28 +160,9 @@ def detect_encoding(path: Path) -> tuple[str, Problem | None]:
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16", None
         fh.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        consumed = 0
-        lines = 1
-        while True:
-            chunk = fh.read(1 << 16)
-            try:
-                decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as exc:
-                bad_line = lines + chunk.count(b"\n", 0, max(exc.start, 0))
-                bad_byte = chunk[exc.start] if exc.start < len(chunk) else 0
-                break
-            if not chunk:
-                return ("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"), None
-            if b"\x00" in chunk:
-                raise InputError(
-                    "list looks binary (it contains NUL bytes)",
-                    path=path,
-                    line=lines + chunk.count(b"\n", 0, chunk.index(b"\x00")),
-                    hint="export the spreadsheet as CSV",
-                )
-            consumed += len(chunk)
-            lines += chunk.count(b"\n")
+        found = _first_non_utf8(fh, path)
+        if found is None:
+            return ("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"), None
         fh.seek(0)
         data = fh.read()
     try:
@@ -160,14 +174,27 @@ def detect_encoding(path: Path) -> tuple[str, Problem | None]:
             line=_line_at(data, exc.start),
             hint="save it from the spreadsheet as 'CSV UTF-8'",
         ) from None
-    note = Problem(
+    bad_line, bad_byte = found
+    note = Diagnostic(
         path,
         bad_line,
-        f"not UTF-8 (byte 0x{bad_byte:02x} here), read as Windows-1252 (Excel's 'CSV')",
         NOTE,
+        f"not UTF-8 (byte 0x{bad_byte:02x} here), read as Windows-1252 (Excel's 'CSV')",
         "save it as 'CSV UTF-8' to be sure names come out right",
     )
     return "cp1252", note
+
+
+# Header -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Header:
+    """A list's header line: where it is, how its fields are separated, what they hold."""
+
+    line: int
+    delimiter: str
+    columns: tuple[str | None, ...]  # our name for each column; None for one that is ignored
 
 
 def _fold(name: str) -> str:
@@ -185,6 +212,80 @@ def _parse_header(line: str) -> tuple[str, list[str]]:
             best = (known, len(cells), delim, cells)
     assert best is not None
     return best[2], best[3]
+
+
+def _map_columns(
+    raw_columns: list[str], path: Path, line: int, problems: list[Diagnostic]
+) -> tuple[str | None, ...] | None:
+    """Our name for each column (None: ignored, with a note); None for a column named twice."""
+    columns: list[str | None] = []
+    for raw in raw_columns:
+        col = _COLUMNS.get(_fold(raw))
+        if col is None:
+            if raw.strip():
+                problems.append(
+                    Diagnostic(
+                        path,
+                        line,
+                        NOTE,
+                        f"column '{raw.strip()}' is ignored",
+                        "known columns: email, name, language, organisation, salutation",
+                    )
+                )
+        elif col in columns:
+            problems.append(Diagnostic(path, line, ERROR, f"column '{raw.strip()}' appears twice"))
+            return None
+        columns.append(col)
+    return tuple(columns)
+
+
+def _read_header(fh: TextIO, path: Path, problems: list[Diagnostic]) -> _Header | None:
+    """The header after any blank lines, or None (problems appended) when the list has none."""
+    header_line = fh.readline()
+    line = 1
+    while header_line and not header_line.strip():
+        header_line = fh.readline()
+        line += 1
+    if not header_line.strip():
+        problems.append(
+            Diagnostic(
+                path,
+                1,
+                ERROR,
+                "list is empty (no header line)",
+                "the first line names the columns: email,name,language",
+            )
+        )
+        return None
+    delimiter, raw_columns = _parse_header(header_line.rstrip("\r\n"))
+    columns = _map_columns(raw_columns, path, line, problems)
+    if columns is None:
+        return None
+    if "email" not in columns:
+        problems.append(
+            Diagnostic(
+                path,
+                line,
+                ERROR,
+                f"no e-mail column in the header ({header_line.strip()[:60]!r})",
+                "name the columns in the first line: email,name,language (or E-Mail;Name;Sprache)",
+            )
+        )
+        return None
+    if "language" not in columns:
+        problems.append(
+            Diagnostic(
+                path,
+                line,
+                WARNING,
+                "no language column: every recipient gets the default fallback language",
+                "add a column 'language' (or 'Sprache') with codes like de, en, zh_CN",
+            )
+        )
+    return _Header(line, delimiter, columns)
+
+
+# Rows -------------------------------------------------------------------------
 
 
 MAX_ROW_LINES = 20  # physical lines one row may span (cells with Alt+Enter line breaks)
@@ -253,8 +354,110 @@ def _one_line(cell: str) -> str:
     return cell.strip()
 
 
+def _cells(
+    row: list[str] | str, header: _Header, path: Path, line: int, problems: list[Diagnostic]
+) -> dict[str, str] | None:
+    """Column -> one-line value of a row; None for a blank row or one that is broken."""
+    if isinstance(row, str):
+        problems.append(
+            Diagnostic(path, line, ERROR, row, 'a cell with quotes must start and end with "')
+        )
+        return None
+    if not "".join(row).strip():
+        return None
+    width = len(header.columns)
+    if not _fits(row, width):
+        delim = header.delimiter
+        problems.append(
+            Diagnostic(
+                path,
+                line,
+                ERROR,
+                f"{len(row)} fields, the header has {width}",
+                f"separate fields with {delim!r} and quote fields that contain it"
+                if delim != "\t"
+                else "separate fields with tabs",
+            )
+        )
+        return None
+    return {c: _one_line(row[i]) for i, c in enumerate(header.columns) if c}
+
+
+def _language_problem(
+    address: str, language: str, has_column: bool, known: dict[str, bool], path: Path, line: int
+) -> Diagnostic | None:
+    """What is wrong with a row's language cell: empty (a warning) or no language (an error)."""
+    if has_column and not language:
+        return Diagnostic(
+            path,
+            line,
+            WARNING,
+            f"{address}: no language",
+            "fill in de, en, zh_CN …; until then the default fallback applies",
+        )
+    if language:
+        ok = known.get(language)
+        if ok is None:
+            ok = known[language] = languages.is_known(language)  # a list has few codes
+        if not ok:
+            return Diagnostic(
+                path,
+                line,
+                ERROR,
+                f"{address}: unknown language {language!r}",
+                "use codes like de, en, en-GB, zh_CN, zh-Hans",
+            )
+    return None
+
+
+def _recipient(
+    cells: dict[str, str],
+    header: _Header,
+    problems: list[Diagnostic],
+    known: dict[str, bool],
+    *,
+    name: str,
+    path: Path,
+    line: int,
+) -> Recipient | None:
+    """The recipient of a row's cells, or None when the row has an error (appended)."""
+    try:
+        address, key, smtputf8 = check_address(cells["email"])
+    except ValueError as exc:
+        problems.append(Diagnostic(path, line, ERROR, f"invalid address: {exc}"))
+        return None
+    language = cells.get("language", "")
+    has_column = "language" in header.columns
+    found = _language_problem(address, language, has_column, known, path, line)
+    if found:
+        problems.append(found)
+        if found.level == ERROR:
+            return None
+    if smtputf8:
+        problems.append(
+            Diagnostic(
+                path,
+                line,
+                NOTE,
+                f"{address}: the mailbox name is not ASCII; only servers with SMTPUTF8 deliver it",
+            )
+        )
+    return Recipient(
+        address=address,
+        key=key,
+        name=cells.get("name", ""),
+        language=language,
+        organisation=cells.get("organisation", ""),
+        salutation=cells.get("salutation", ""),
+        list_name=name,
+        path=path,
+        line=line,
+        smtputf8=smtputf8,
+    )
+
+
 def read_list(
-    name: str, path: Path, problems: list[Problem], info: ListFile | None = None
+    name: str, path: Path, problems: list[Diagnostic], info: ListFile | None = None
 ) -> Iterator[Recipient]:
     """Every usable row of one list, in file order; problems are appended as found.
 
@@ -267,150 +470,45 @@ def read_list(
     info = info if info is not None else ListFile(name, path)
     info.encoding = encoding
     with path.open(encoding=encoding, newline="") as fh:
-        header_line = fh.readline()
-        header_no = 1
-        while header_line and not header_line.strip():
-            header_line = fh.readline()
-            header_no += 1
-        if not header_line.strip():
-            problems.append(
-                Problem(
-                    path,
-                    1,
-                    "list is empty (no header line)",
-                    ERROR,
-                    "the first line names the columns: email,name,language",
-                )
-            )
+        header = _read_header(fh, path, problems)
+        if header is None:
             return
-        delim, raw_columns = _parse_header(header_line.rstrip("\r\n"))
-        info.delimiter = delim
-        columns: list[str | None] = []
-        for raw in raw_columns:
-            col = _COLUMNS.get(_fold(raw))
-            if col is None:
-                if raw.strip():
-                    problems.append(
-                        Problem(
-                            path,
-                            header_no,
-                            f"column '{raw.strip()}' is ignored",
-                            NOTE,
-                            "known columns: email, name, language, organisation, salutation",
-                        )
-                    )
-            elif col in columns:
-                problems.append(
-                    Problem(path, header_no, f"column '{raw.strip()}' appears twice", ERROR)
-                )
-                return
-            columns.append(col)
-        info.columns = [c for c in columns if c]
-        if "email" not in columns:
-            problems.append(
-                Problem(
-                    path,
-                    header_no,
-                    f"no e-mail column in the header ({header_line.strip()[:60]!r})",
-                    ERROR,
-                    "name the columns in the first line: email,name,language "
-                    "(or E-Mail;Name;Sprache)",
-                )
-            )
-            return
-        if "language" not in columns:
-            problems.append(
-                Problem(
-                    path,
-                    header_no,
-                    "no language column: every recipient gets the default fallback language",
-                    WARNING,
-                    "add a column 'language' (or 'Sprache') with codes like de, en, zh_CN",
-                )
-            )
-        known_codes: dict[str, bool] = {}
-        for start, row in _records(fh, header_no + 1, delim, len(columns)):
-            if isinstance(row, str):
-                problems.append(
-                    Problem(path, start, row, ERROR, 'a cell with quotes must start and end with "')
-                )
+        info.delimiter = header.delimiter
+        info.columns = [c for c in header.columns if c]
+        known: dict[str, bool] = {}
+        width = len(header.columns)
+        for line, row in _records(fh, header.line + 1, header.delimiter, width):
+            cells = _cells(row, header, path, line, problems)
+            if cells is None:
                 continue
-            if not "".join(row).strip():
-                continue
-            if len(row) != len(columns):
-                # Excel pads rows with trailing empty cells; those are harmless.
-                if len(row) > len(columns) and not any(c.strip() for c in row[len(columns) :]):
-                    row = row[: len(columns)]
-                else:
-                    problems.append(
-                        Problem(
-                            path,
-                            start,
-                            f"{len(row)} fields, the header has {len(columns)}",
-                            ERROR,
-                            f"separate fields with {delim!r} and quote fields that contain it"
-                            if delim != "\t"
-                            else "separate fields with tabs",
-                        )
-                    )
-                    continue
-            cells = {c: _one_line(row[i]) for i, c in enumerate(columns) if c}
-            try:
-                address, key, smtputf8 = check_address(cells["email"])
-            except ValueError as exc:
-                problems.append(Problem(path, start, f"invalid address: {exc}", ERROR))
-                continue
-            language = cells.get("language", "")
-            if "language" in columns and not language:
-                problems.append(
-                    Problem(
-                        path,
-                        start,
-                        f"{address}: no language",
-                        WARNING,
-                        "fill in de, en, zh_CN …; until then the default fallback applies",
-                    )
-                )
-            elif language:
-                ok = known_codes.get(language)
-                if ok is None:
-                    ok = known_codes[language] = languages.is_known(language)
-                if not ok:
-                    problems.append(
-                        Problem(
-                            path,
-                            start,
-                            f"{address}: unknown language {language!r}",
-                            ERROR,
-                            "use codes like de, en, en-GB, zh_CN, zh-Hans",
-                        )
-                    )
-                    continue
-            if smtputf8:
-                problems.append(
-                    Problem(
-                        path,
-                        start,
-                        f"{address}: the mailbox name is not ASCII; "
-                        "only servers with SMTPUTF8 deliver it",
-                        NOTE,
-                    )
-                )
-            yield Recipient(
-                address=address,
-                key=key,
-                name=cells.get("name", ""),
-                language=language,
-                organisation=cells.get("organisation", ""),
-                salutation=cells.get("salutation", ""),
-                list_name=name,
-                path=path,
-                line=start,
-                smtputf8=smtputf8,
-            )
+            rcpt = _recipient(cells, header, problems, known, name=name, path=path, line=line)
+            if rcpt is not None:
+                yield rcpt
 
 
-def iter_recipients(lists: Sequence[ListFile], problems: list[Problem]) -> Iterator[Recipient]:
+# Duplicates -------------------------------------------------------------------
+
+
+def _duplicate(rcpt: Recipient, lst: ListFile, other: ListFile, line: int) -> Diagnostic:
+    """The same person twice: a warning within one list, a note across two."""
+    if other is lst:
+        return Diagnostic(
+            lst.path,
+            rcpt.line,
+            WARNING,
+            f"{rcpt.address} is already on line {line}",
+            "delete one of the rows; they get one mail",
+        )
+    return Diagnostic(
+        lst.path,
+        rcpt.line,
+        NOTE,
+        f"{rcpt.address} is also on list '{other.name}' "
+        f"({location(other.path.name, line)}); gets one mail",
+    )
+
+
+def iter_recipients(lists: Sequence[ListFile], problems: list[Diagnostic]) -> Iterator[Recipient]:
     """Every recipient of the lists once, first occurrence wins; problems appended.
 
     The same address twice in one list is a warning (someone copied a row); on
@@ -424,28 +522,7 @@ def iter_recipients(lists: Sequence[ListFile], problems: list[Problem]) -> Itera
                 seen[rcpt.key] = (index << 32) | rcpt.line
                 yield rcpt
                 continue
-            other = lists[first >> 32]
-            line = first & 0xFFFFFFFF
-            if other is lst:
-                problems.append(
-                    Problem(
-                        lst.path,
-                        rcpt.line,
-                        f"{rcpt.address} is already on line {line}",
-                        WARNING,
-                        "delete one of the rows; they get one mail",
-                    )
-                )
-            else:
-                problems.append(
-                    Problem(
-                        lst.path,
-                        rcpt.line,
-                        f"{rcpt.address} is also on list '{other.name}' "
-                        f"({other.path.name}:{line}); gets one mail",
-                        NOTE,
-                    )
-                )
+            problems.append(_duplicate(rcpt, lst, lists[first >> 32], first & 0xFFFFFFFF))
 
 
 def open_lists(workspace: Workspace, names: Iterable[str]) -> list[ListFile]:
@@ -474,13 +551,20 @@ def open_lists(workspace: Workspace, names: Iterable[str]) -> list[ListFile]:
 # Languages ------------------------------------------------------------------
 
 
+# How a reader's language was found: as asked, the same language and script
+# (en_US -> en), or through the configured fallback chain.
+EXACT = "exact"
+NEGOTIATED = "negotiated"
+FALLBACK = "fallback"
+
+
 @dataclass(frozen=True)
 class Choice:
     """Which workspace language a requested language gets, and why."""
 
     requested: str  # as written ("" when missing)
-    language: str  # a language of the workspace
-    how: str  # "exact", "negotiated" (same language and script) or "fallback"
+    language: Language  # a language of the workspace
+    how: str  # EXACT, NEGOTIATED or FALLBACK
 
 
 def choose_language(requested: str, config: Config) -> Choice:
@@ -491,17 +575,14 @@ def choose_language(requested: str, config: Config) -> Choice:
     where zh-Hant / zh_TW readers go: simplified characters are not their script.
     """
     available = config.all_languages
-    found = languages.negotiate(requested, available) if requested else None
+    asked = Language.parse(requested) if requested and languages.is_valid_code(requested) else ""
+    found = languages.negotiate(asked, available) if asked else None
     if found:
-        exact = languages.normalize(requested) == found
-        return Choice(requested, found, "exact" if exact else "negotiated")
-    norm = (
-        languages.normalize(requested) if requested and languages.is_valid_code(requested) else ""
-    )
-    for cand in config.fallback_chain(norm):
+        return Choice(requested, found, EXACT if asked == found else NEGOTIATED)
+    for cand in config.fallback_chain(asked):
         if cand in available:
-            return Choice(requested, cand, "fallback")
-    return Choice(requested, config.source_language, "fallback")
+            return Choice(requested, cand, FALLBACK)
+    return Choice(requested, config.source_language, FALLBACK)
 
 
 def choose_cached(rcpt: Recipient, config: Config, cache: dict[str, Choice]) -> Choice:

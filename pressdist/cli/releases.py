@@ -1,4 +1,9 @@
-"""Commands for the workspace and its releases: init, import, releases."""
+"""Commands for the workspace and its releases: init, import, releases.
+
+Thin: parse arguments, call ``workspace`` and ``source``, print with Rich.
+Library modules and Rich are imported inside the commands (start-up:
+`pressdist --help` imports none of them).
+"""
 
 from __future__ import annotations
 
@@ -43,41 +48,28 @@ def import_(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing release.")] = False,
 ) -> None:
     """Turn a release as it comes out of a PDF into releases/<id>.md."""
-    from pressdist.errors import InputError
-    from pressdist.files import atomic_write
-    from pressdist.source.importer import import_file, same_release
-    from pressdist.source.release import dumps, loads
+    from rich.markup import escape
+
+    from pressdist.source.intake import prepare_import, write_import
     from pressdist.workspace import validate_release_id
 
     if release_id is not None:
-        validate_release_id(release_id)
+        validate_release_id(release_id)  # a bad id is named before the workspace is looked for
     workspace = open_workspace()
-    imported = import_file(file)
-    release = imported.release
-    release.id = validate_release_id(release_id or release.id)
-    target = workspace.release_path(release.id)
-    if target.exists() and not force:
-        raise InputError(
-            "release already exists",
-            path=target,
-            hint="pass --force to replace it, or --id to import under another id",
-        )
-    text = dumps(release)
-    written = loads(text, release.id, path=target)  # never write what we could not read back
-    for message in imported.warnings:
+    intake = prepare_import(workspace, file, release_id=release_id, force=force)
+    for message in intake.warnings:
         warn(message)
-    for other in same_release(workspace, release):
+    for other in intake.same_as:
         warn(
             f"{shown_path(workspace.release_path(other))} has the same date and title: "
             f"is this the same release again? To update that one instead: "
             f"pressdist import {file} --id {other} --force"
         )
-    atomic_write(target, text)
-    from rich.markup import escape
-
-    count = len(imported.warnings)
+    write_import(intake)
+    written = intake.release
+    count = len(intake.warnings)
     console().print(
-        f"Imported {escape(file.name)} → {escape(shown_path(target))}: "
+        f"Imported {escape(file.name)} → {escape(shown_path(intake.target))}: "
         f"{len(written.paragraphs)} paragraphs, {len(written.segments())} segments, "
         f"{len(written.contact_lines)} contact lines"
         + (

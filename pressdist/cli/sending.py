@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from pressdist.cli.shell import HelpGroup, app, console, open_workspace, shown_path, warn
+from pressdist.diagnostics import NOTE, location
 from pressdist.errors import PressdistError
 
 if TYPE_CHECKING:
-    from pressdist.audience.lists import Problem
+    from pressdist.diagnostics import Diagnostic
     from pressdist.sending.journal import Journal
     from pressdist.sending.plan import Plan
     from pressdist.sending.report import Report
@@ -37,19 +38,19 @@ app.add_typer(recipients_app, name="recipients")
 _STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 
 
-def _print_problems(problems: list[Problem], *, limit_notes: int = 20) -> None:
+def _print_problems(problems: list[Diagnostic], *, limit_notes: int = 20) -> None:
     from rich.markup import escape
 
     err = console(stderr=True)
     notes = 0
     for p in problems:
-        if p.severity == "note":
+        if p.level == NOTE:
             notes += 1
             if notes > limit_notes:
                 continue
-        where = f"{shown_path(p.path)}:{p.line}" if p.line else shown_path(p.path)
+        where = f"{escape(location(shown_path(p.path), p.line))}: " if p.path else ""
         err.print(
-            f"{escape(where)}: [{_STYLE[p.severity]}]{p.severity}:[/] {escape(p.message)}",
+            f"{where}[{_STYLE[p.level]}]{p.level}:[/] {escape(p.message)}",
             soft_wrap=True,
         )
     if notes > limit_notes:
@@ -67,7 +68,7 @@ def recipients_check(
 
     ws = open_workspace()
     files = open_lists(ws, lists)
-    problems: list[Problem] = []
+    problems: list[Diagnostic] = []
     counts: dict[tuple[str, str, str], int] = {}
     chosen: dict = {}
     total = 0
@@ -91,8 +92,8 @@ def recipients_check(
     for f in files:
         if f.encoding.startswith("cp"):
             console().print(f"{shown_path(f.path)}: read as Windows-1252")
-    errors = sum(p.severity == ERROR for p in problems)
-    warnings = sum(p.severity == WARNING for p in problems)
+    errors = sum(p.level == ERROR for p in problems)
+    warnings = sum(p.level == WARNING for p in problems)
     if errors or warnings:
         console(stderr=True).print(
             f"[bold red]{_count(errors, 'error')}[/], [yellow]{_count(warnings, 'warning')}[/]:"
@@ -117,7 +118,7 @@ def recipients_show(
 
     ws = open_workspace()
     files = open_lists(ws, [name])
-    problems: list[Problem] = []
+    problems: list[Diagnostic] = []
     chosen: dict = {}
     # Names and organisations are people's text: "[Online]" is not Rich markup.
     rows = [
@@ -389,8 +390,8 @@ def _send_test(plan: Plan, to: str) -> None:
 
 def _show_plan(plan: Plan) -> None:
     """The plan table, with what the lists and the journal say before sending."""
-    _print_problems([p for p in plan.problems if p.severity != "note"])
-    notes = sum(p.severity == "note" for p in plan.problems)
+    _print_problems([p for p in plan.problems if p.level != NOTE])
+    notes = sum(p.level == NOTE for p in plan.problems)
     if notes:
         console().print(f"{notes} notes about the lists; `pressdist recipients check` shows them.")
     console().print(_plan_table(plan))

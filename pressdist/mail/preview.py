@@ -4,7 +4,8 @@ Owns the preview folder: per language the complete ``.eml`` exactly as
 ``send`` would produce it (for a placeholder recipient) and its HTML body, and
 one ``index.html`` showing all languages side by side: subject and headers of
 each mail, whether it may be sent, and every segment with its check findings
-next to it. It renders nothing itself (render) and judges nothing (checks).
+next to it. It renders nothing itself (``mail.render``) and judges nothing
+(``quality``).
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pressdist import languages
 from pressdist.files import atomic_write
+from pressdist.mail.identity import from_header, shared_headers
+from pressdist.mail.render import render
+from pressdist.quality.readiness import readiness
 
 if TYPE_CHECKING:
+    from pressdist.languages import Language
     from pressdist.quality.checks import EntryResult
     from pressdist.quality.readiness import Readiness
     from pressdist.source.release import Release
@@ -42,8 +46,6 @@ SHOWN_HEADERS = (
 
 def sender_of(workspace: Workspace) -> str:
     """The From of the workspace's mails, as ``send`` writes it (a placeholder when unset)."""
-    from pressdist.mail.identity import from_header
-
     if not parseaddr(workspace.config.sender)[1]:
         return "press@example.invalid"
     return from_header(workspace)
@@ -51,10 +53,6 @@ def sender_of(workspace: Workspace) -> str:
 
 def write_preview(workspace: Workspace, release: Release, folder: Path) -> Path:
     """Write the preview of ``release`` into ``folder``; return the index.html path."""
-    from pressdist.mail.identity import shared_headers
-    from pressdist.mail.render import render
-    from pressdist.quality.readiness import readiness
-
     cfg = workspace.config
     ready = readiness(workspace, release)
     available = [code for code, r in ready.items() if r.sendable]
@@ -66,7 +64,7 @@ def write_preview(workspace: Workspace, release: Release, folder: Path) -> Path:
         data = message.personalise(
             to=PLACEHOLDER_ADDRESS,
             to_name=PLACEHOLDER_NAME,
-            message_id=f"preview.{release.revision}.{languages.bcp47(code)}@example.invalid",
+            message_id=f"preview.{release.revision}.{code.bcp47}@example.invalid",
             date=when,
             **shared,
         )
@@ -125,8 +123,8 @@ def _index(release: Release, columns: list) -> str:
     ]
     for code, *_rest in columns:
         out.append(
-            f'<th data-language="{e(code)}" lang="{e(languages.bcp47(code))}">'
-            f"{e(languages.own_name(code))} <small>({e(code)})</small></th>"
+            f'<th data-language="{e(code)}" lang="{e(code.bcp47)}">'
+            f"{e(code.own_name)} <small>({e(code)})</small></th>"
         )
     out.append("</tr></thead><tbody>")
     out.append('<tr class="mail"><td class="part">mail</td>')
@@ -144,10 +142,10 @@ def _index(release: Release, columns: list) -> str:
 
 
 def _mail_cell(
-    code: str, subject: str, headers: list, ready: Readiness, eml: str, body: str
+    code: Language, subject: str, headers: list, ready: Readiness, eml: str, body: str
 ) -> str:
     e = html.escape
-    lang = languages.bcp47(code)
+    lang = code.bcp47
     rows = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in headers)
     if ready.sendable:
         verdict = '<p class="verdict ok">sendable</p>'
@@ -163,9 +161,9 @@ def _mail_cell(
     )
 
 
-def _segment_cell(code: str, source: str, result: EntryResult | None) -> str:
+def _segment_cell(code: Language, source: str, result: EntryResult | None) -> str:
     e = html.escape
-    lang = e(languages.bcp47(code))
+    lang = e(code.bcp47)
     if result is None:
         return f'<td lang="{lang}" data-language="{e(code)}">{e(source)}</td>'
     if result.translation.strip():

@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pressdist.audience.lists import (
-    ERROR,
+    FALLBACK,
     Choice,
     ListFile,
-    Problem,
     Recipient,
     choose_cached,
     iter_recipients,
     open_lists,
 )
+from pressdist.diagnostics import ERROR, Diagnostic
 from pressdist.errors import InputError, NotReady
 from pressdist.mail.identity import check_headers, message_id, message_id_domain, sender_address
 from pressdist.mail.render import render
@@ -47,8 +47,8 @@ BATCH = 200  # rows per journal lookup while planning
 class ListProblems(InputError):
     """A list has rows that cannot be sent; ``problems`` holds all of them."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        errors = [p for p in problems if p.severity == ERROR]
+    def __init__(self, problems: list[Diagnostic]) -> None:
+        errors = [p for p in problems if p.level == ERROR]
         first = errors[0]
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
         super().__init__(
@@ -101,7 +101,7 @@ class Plan:
     gateway: Gateway
     lists: list[ListFile]
     lines: dict[str, LanguageLine]
-    problems: list[Problem]
+    problems: list[Diagnostic]
     served: dict[str, str]  # workspace language -> language of the mail its readers get
     messages: dict[str, RenderedMessage]  # language -> its message, rendered once
     sendable: list[str]  # languages readiness allows (what --to sends)
@@ -149,7 +149,7 @@ class Plan:
         (the list changed since the plan).
         """
         chosen: dict[str, Choice] = {}
-        problems: list[Problem] = []
+        problems: list[Diagnostic] = []
         for batch in batches(iter_recipients(self.lists, problems), size):
             states = journal.states(self.revision, [r.key for r in batch])
             out = []
@@ -214,9 +214,9 @@ def plan(
     domain = message_id_domain(workspace)
     gw = configured(workspace, gateway) if gateway is None or isinstance(gateway, str) else gateway
     lists = open_lists(workspace, list_names) if list_names else []
-    problems: list[Problem] = []
+    problems: list[Diagnostic] = []
     counted = _count(workspace, release, lists, problems, resend)
-    if any(p.severity == ERROR for p in problems):
+    if any(p.level == ERROR for p in problems):
         raise ListProblems(problems)
     ready = readiness(workspace, release)
     sendable = [lang for lang in workspace.config.all_languages if ready[lang].sendable]
@@ -256,7 +256,7 @@ def _count(
     workspace: Workspace,
     release: Release,
     lists: list[ListFile],
-    problems: list[Problem],
+    problems: list[Diagnostic],
     resend: bool,
 ) -> _Counted:
     """Every recipient counted under the language chosen for them, against the journal."""
@@ -272,7 +272,7 @@ def _count(
                 line = per_target.setdefault(choice.language, LanguageLine(choice.language))
                 line.recipients += 1
                 line.requested[rcpt.language or "—"] += 1
-                if choice.how == "fallback":
+                if choice.how == FALLBACK:
                     line.fallback[rcpt.language or "—"] += 1
                 state = states.get(rcpt.key)
                 if is_due(state, resend):

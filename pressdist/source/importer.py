@@ -4,7 +4,8 @@ Owns reading the office's house style from plain text: the date line
 ("4. November 2019", "Mainz, 04.11.2019"), ``Pressemitteilung: <title>``,
 ``(rap) <lead>`` (author initials and lead), the body paragraphs, and the page
 furniture a PDF repeats on every page (the contact block). It does not write
-files (the CLI does, through release.dumps) and does not split sentences.
+files or know the workspace (``source.intake`` does) and does not split
+sentences.
 
 How it reads a document:
 
@@ -29,19 +30,17 @@ InputError. Text is never rewritten: quotes, numbers and spelling pass through.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from pressdist.errors import InputError, PressdistError
+from pressdist.diagnostics import location
+from pressdist.errors import InputError
 from pressdist.files import decode_utf8, read_bytes
 from pressdist.source.ids import STEM_DATE, default_release_id
-from pressdist.source.release import Release, load_release
+from pressdist.source.release import Release
 from pressdist.source.segment import quote_pair
-
-if TYPE_CHECKING:
-    from pressdist.workspace import Workspace
 
 _MONTHS = {
     "januar": 1, "jänner": 1, "jan": 1, "februar": 2, "feb": 2, "märz": 3, "maerz": 3,
@@ -106,7 +105,7 @@ class _Reader:
             return self.source.name
         if self.pdf:
             return f"{self.source.name}, page {block.page}"
-        return f"{self.source.name}:{block.line}"
+        return location(self.source.name, block.line)
 
     def warn(self, block: _Block | None, message: str) -> None:
         at = (block.page, block.line) if block else (0, 0)
@@ -417,22 +416,6 @@ def _header(blocks: list[_Block], reader: _Reader, source: Path):
     return date, place or "", title, lead or "", author or "", body
 
 
-def same_release(workspace: Workspace, release: Release) -> list[str]:
-    """Ids of other releases with ``release``'s date and title: the same one imported twice?"""
-    title = " ".join(release.title.split()).casefold()
-    found = []
-    for other_id in workspace.release_ids():
-        if other_id == release.id:
-            continue
-        try:
-            other = load_release(workspace, other_id)
-        except PressdistError:
-            continue  # a broken release is `pressdist releases`' business, not the import's
-        if other.date == release.date and " ".join(other.title.split()).casefold() == title:
-            found.append(other_id)
-    return found
-
-
 def import_text(text: str, *, source: Path, pdf: bool = False) -> Imported:
     """Read a release from text extracted from a PDF (``source`` names it in messages)."""
     if not text.strip():
@@ -474,8 +457,7 @@ def pdf_text(path: Path) -> str:
     paragraphs apart. pdftotext's default mode runs closely set paragraphs
     together, and its -layout mode needs an external program on PATH.
     """
-    import logging
-
+    # start-up: pypdf costs ~240 ms to import; only a PDF needs it, not a .txt import.
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 

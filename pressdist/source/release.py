@@ -15,7 +15,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pressdist.errors import InputError
 from pressdist.files import atomic_write, read_text
@@ -135,10 +135,11 @@ def _key_lines(front: str, offset: int) -> dict[str, int]:
     return lines
 
 
-def loads(text: str, release_id: str, *, path: Path | None = None, default_contact: str = ""):
-    """Parse a release file's text; errors name the file and line."""
-    where = path or Path(f"{release_id}.md")
-    lines = text.split("\n")
+# Front matter ------------------------------------------------------------------
+
+
+def _closing_fence(lines: list[str], text: str, where: Path) -> int:
+    """The index of the line that closes the front matter."""
     if not text.strip():
         raise InputError("release file is empty", path=where)
     if lines[0].strip() != FENCE:
@@ -149,12 +150,15 @@ def loads(text: str, release_id: str, *, path: Path | None = None, default_conta
             hint="see docs/release-format.md",
         )
     try:
-        end = next(i for i in range(1, len(lines)) if lines[i].strip() == FENCE)
+        return next(i for i in range(1, len(lines)) if lines[i].strip() == FENCE)
     except StopIteration:
         raise InputError(f"front matter is not closed with '{FENCE}'", path=where, line=1) from None
-    front = "\n".join(lines[1:end])
+
+
+def _parse_front(front: str, lines: list[str], where: Path) -> dict[str, Any]:
+    """The front matter's TOML; a date TOML cannot read is named as a date, with an example."""
     try:
-        meta = tomllib.loads(front)
+        return tomllib.loads(front)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         line = int(m.group(1)) + 1 if m else 1
@@ -168,7 +172,10 @@ def loads(text: str, release_id: str, *, path: Path | None = None, default_conta
                 hint=f"write it as {example} (no quotes)",
             ) from None
         raise InputError(f"front matter is not valid TOML: {exc}", path=where, line=line) from None
-    key_lines = _key_lines(front, 2)
+
+
+def _check_keys(meta: dict[str, Any], key_lines: dict[str, int], where: Path) -> None:
+    """Only known keys; date and title present."""
     for key in meta:
         if key not in _FIELDS:
             raise InputError(
@@ -180,6 +187,9 @@ def loads(text: str, release_id: str, *, path: Path | None = None, default_conta
     for key in ("date", "title"):
         if key not in meta:
             raise InputError(f"front matter has no '{key}'", path=where, line=1)
+
+
+def _date(meta: dict[str, Any], key_lines: dict[str, int], where: Path) -> dt.date:
     date = meta["date"]
     if isinstance(date, dt.datetime):  # TOML reads 2019-11-04T10:00 as a datetime
         raise InputError(
@@ -194,6 +204,11 @@ def loads(text: str, release_id: str, *, path: Path | None = None, default_conta
             path=where,
             line=key_lines.get("date"),
         )
+    return date
+
+
+def _embargo(meta: dict[str, Any], key_lines: dict[str, int], where: Path) -> dt.datetime | None:
+    """The embargo, timezone-aware: a time without a zone means different hours to readers."""
     embargo = meta.get("embargo")
     if embargo is not None and (not isinstance(embargo, dt.datetime) or embargo.tzinfo is None):
         raise InputError(
@@ -201,16 +216,27 @@ def loads(text: str, release_id: str, *, path: Path | None = None, default_conta
             path=where,
             line=key_lines.get("embargo"),
         )
+    return embargo
+
+
+def _check_texts(meta: dict[str, Any], key_lines: dict[str, int], where: Path) -> None:
     for key in ("title", "lead", "author", "place", "embargo_note", "contact"):
         if key in meta and not isinstance(meta[key], str):
             raise InputError(f"'{key}' must be text", path=where, line=key_lines.get(key))
     if not meta["title"].strip():
         raise InputError("'title' is empty", path=where, line=key_lines.get("title"))
+
+
+# Body --------------------------------------------------------------------------
+
+
+def _body(lines: list[str], first: int) -> tuple[list[str], dict[str, int]]:
+    """Paragraphs (their lines joined by a space) from index ``first``, and their file lines."""
     paragraphs: list[str] = []
     current: list[str] = []
     body_lines: dict[str, int] = {}
     start = 0
-    for i in range(end + 1, len(lines)):
+    for i in range(first, len(lines)):
         stripped = lines[i].strip()
         if stripped:
             if not current:
@@ -223,8 +249,32 @@ def loads(text: str, release_id: str, *, path: Path | None = None, default_conta
     if current:
         paragraphs.append(" ".join(current))
         body_lines[f"paragraph {len(paragraphs)}"] = start
+    return paragraphs, body_lines
+
+
+def loads(
+    text: str, release_id: str, *, path: Path | None = None, default_contact: str = ""
+) -> Release:
+    """Parse a release file's text; errors name the file and line.
+
+    A release without a contact of its own gets ``default_contact`` (the
+    workspace's); its contact lines then have no line in this file.
+    """
+    where = path or Path(f"{release_id}.md")
+    lines = text.split("\n")
+    end = _closing_fence(lines, text, where)
+    front = "\n".join(lines[1:end])
+    meta = _parse_front(front, lines, where)
+    key_lines = _key_lines(front, 2)
+    _check_keys(meta, key_lines, where)
+    date = _date(meta, key_lines, where)
+    embargo = _embargo(meta, key_lines, where)
+    _check_texts(meta, key_lines, where)
+    paragraphs, body_lines = _body(lines, end + 1)
     own_contact = meta.get("contact", "").strip("\n")
-    release = Release(
+    if not own_contact:
+        key_lines.pop("contact", None)
+    return Release(
         id=release_id,
         date=date,
         title=meta["title"].strip(),
@@ -239,9 +289,6 @@ def loads(text: str, release_id: str, *, path: Path | None = None, default_conta
         lines={**key_lines, **body_lines},
         revision=hashlib.sha256(text.encode("utf-8")).hexdigest()[:12],
     )
-    if not own_contact:
-        release.lines.pop("contact", None)
-    return release
 
 
 def load_release(workspace: Workspace, release_id: str) -> Release:

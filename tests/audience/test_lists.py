@@ -13,7 +13,9 @@ from pressdist.audience.lists import (
     NOTE,
     WARNING,
     ListFile,
+    Recipient,
     choose_language,
+    detect_encoding,
     iter_recipients,
     open_lists,
     read_list,
@@ -37,7 +39,7 @@ def read(path: Path, name: str = "presse"):
 
 
 def errors(problems):
-    return [p for p in problems if p.severity == ERROR]
+    return [p for p in problems if p.level == ERROR]
 
 
 def test_utf8_list_with_bom_reads_names_and_header(tmp_path):
@@ -58,7 +60,7 @@ def test_excel_cp1252_list_is_read_with_a_note_naming_the_line(tmp_path):
     rows, problems, info = read(path)
     assert info.encoding == "cp1252"
     assert [r.name for r in rows] == ["Xaver", "Jörg Weiß"]
-    assert [(p.severity, p.line) for p in problems] == [(NOTE, 3)]
+    assert [(p.level, p.line) for p in problems] == [(NOTE, 3)]
     assert "Windows-1252" in problems[0].message
 
 
@@ -127,7 +129,7 @@ def test_non_ascii_local_part_is_accepted_and_noted_as_smtputf8(tmp_path):
     rows, problems, _ = read(path)
     assert rows[0].smtputf8
     assert rows[0].address == "jörg@bücher.de"
-    assert [p.severity for p in problems] == [NOTE]
+    assert [p.level for p in problems] == [NOTE]
     assert "SMTPUTF8" in problems[0].message
 
 
@@ -187,7 +189,7 @@ def test_broken_rows_are_reported_with_file_and_line_and_others_still_read(tmp_p
     )
     rows, problems, _ = read(path)
     assert [r.address for r in rows] == ["a@example.org", "e@example.org", "f@example.org"]
-    found = {(p.line, p.severity) for p in problems}
+    found = {(p.line, p.level) for p in problems}
     assert found == {(3, ERROR), (4, ERROR), (5, ERROR)}
     quote = next(p for p in problems if p.line == 3)
     assert "quote" in quote.message
@@ -221,7 +223,7 @@ def test_a_quote_never_closed_names_the_line_the_row_began_and_costs_only_that_r
     body = "".join(f"r{i}@example.org,R{i},de\n" for i in range(30))
     path = write(tmp_path / "l.csv", 'email,name,language\n"x@example.org,X,de\n' + body)
     rows, problems, _ = read(path)
-    assert [(p.line, p.severity) for p in problems] == [(2, ERROR)]
+    assert [(p.line, p.level) for p in problems] == [(2, ERROR)]
     assert "never closed" in problems[0].message
     assert [r.line for r in rows] == list(range(3, 33))
 
@@ -251,7 +253,7 @@ def test_unknown_and_missing_languages(tmp_path):
     )
     rows, problems, _ = read(path)
     assert [r.address for r in rows] == ["b@example.org", "c@example.org"]
-    assert [(p.line, p.severity) for p in problems] == [(2, ERROR), (3, WARNING)]
+    assert [(p.line, p.level) for p in problems] == [(2, ERROR), (3, WARNING)]
     assert "unknown language 'klingon'" in problems[0].message
 
 
@@ -259,7 +261,7 @@ def test_list_without_email_column_is_refused_at_line_one(tmp_path):
     path = write(tmp_path / "l.csv", "Adresse Post,name\nHauptstr. 1,A\n")
     rows, problems, _ = read(path)
     assert rows == []
-    assert [(p.line, p.severity) for p in errors(problems)] == [(1, ERROR)]
+    assert [(p.line, p.level) for p in errors(problems)] == [(1, ERROR)]
     assert "no e-mail column" in errors(problems)[0].message
 
 
@@ -274,7 +276,7 @@ def test_duplicates_within_a_list_warn_and_across_lists_note_and_mail_once(tmp_p
     rows = list(iter_recipients([ListFile("presse", one), ListFile("partner", two)], problems))
     assert [r.key for r in rows] == ["a@example.org", "b@example.org"]
     assert rows[0].language == "de"  # first occurrence wins
-    assert [(p.path, p.line, p.severity) for p in problems] == [
+    assert [(p.path, p.line, p.level) for p in problems] == [
         (one, 3, WARNING),
         (two, 3, NOTE),
     ]
@@ -341,3 +343,90 @@ def test_any_bytes_give_rows_problems_or_an_input_error_never_a_crash(tmp_path, 
     for row in rows:
         assert "@" in row.address
         assert "\n" not in row.name
+
+
+# The pieces of reading a list ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "noted_line"),
+    [
+        ("email\na@example.org\n".encode("utf-16"), "utf-16", None),
+        (b"\xef\xbb\xbfemail\na@example.org\n", "utf-8-sig", None),
+        ("email\nä@example.org\n".encode(), "utf-8", None),
+        ("email\na@example.org\nJörg@example.org\n".encode("cp1252"), "cp1252", 3),
+    ],
+)
+def test_the_encoding_is_detected_and_a_guess_is_noted_at_its_line(
+    tmp_path, data, encoding, noted_line
+):
+    path = tmp_path / "l.csv"
+    path.write_bytes(data)
+    found, note = detect_encoding(path)
+    assert found == encoding
+    assert (note.line if note else None) == noted_line
+
+
+def test_nul_bytes_are_refused_at_their_line_as_not_a_csv_file(tmp_path):
+    path = tmp_path / "l.csv"
+    path.write_bytes(b"email\na@example.org\nb\x00@example.org\n")
+    with pytest.raises(InputError) as exc:
+        detect_encoding(path)
+    assert exc.value.line == 3 and "binary" in exc.value.message
+
+
+def test_a_header_after_blank_lines_keeps_the_file_lines_and_notes_unknown_columns(tmp_path):
+    path = write(tmp_path / "l.csv", "\n\nemail,Telefon,name\na@example.org,123,A\n")
+    rows, problems, info = read(path)
+    assert info.columns == ["email", "name"]
+    assert [(r.address, r.name, r.line) for r in rows] == [("a@example.org", "A", 4)]
+    assert [(p.line, p.level) for p in problems] == [(3, NOTE), (3, WARNING)]
+    assert "'Telefon' is ignored" in problems[0].message
+    assert "no language column" in problems[1].message
+
+
+def test_a_column_named_twice_refuses_the_list(tmp_path):
+    path = write(tmp_path / "l.csv", "email,E-Mail,name\na@example.org,b@example.org,A\n")
+    rows, problems, _ = read(path)
+    assert rows == []
+    assert [(p.line, p.level, p.message) for p in problems] == [
+        (1, ERROR, "column 'E-Mail' appears twice")
+    ]
+
+
+def test_an_empty_list_is_one_error_at_line_one(tmp_path):
+    rows, problems, _ = read(write(tmp_path / "l.csv", "\n \n"))
+    assert rows == [] and [(p.line, p.level) for p in problems] == [(1, ERROR)]
+
+
+def test_a_recipient_says_where_it_came_from(tmp_path):
+    path = write(tmp_path / "l.csv", "email,name,language\na@example.org,A,de\n")
+    [rcpt], _, _ = read(path)
+    assert rcpt.where == f"{path}:2"
+    assert Recipient("a@example.org", "a@example.org", list_name="presse").where == "presse"
+
+
+def test_a_person_on_two_lists_is_noted_with_the_other_file_and_line(tmp_path):
+    one = write(tmp_path / "presse.csv", "email\nx@example.org\na@example.org\n")
+    two = write(tmp_path / "partner.csv", "email\na@example.org\n")
+    problems = []
+    list(iter_recipients([ListFile("presse", one), ListFile("partner", two)], problems))
+    [note] = [p for p in problems if p.level == NOTE]
+    assert note.message == "a@example.org is also on list 'presse' (presse.csv:3); gets one mail"
+    assert str(note) == f"{two}:2: {note.message}"
+
+
+_addresses = st.from_regex(
+    r"[a-z0-9]{1,10}(\.[a-z0-9]{1,10})?@[a-z]{1,10}\.(de|org|com)", fullmatch=True
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(address=_addresses, mask=st.lists(st.booleans(), min_size=40, max_size=40))
+def test_an_address_written_in_another_case_is_the_same_recipient(tmp_path, address, mask):
+    twin = "".join(c.upper() if up else c for c, up in zip(address, mask, strict=False))
+    path = write(tmp_path / "case.csv", f"email,language\n{address},de\n{twin},en\n")
+    problems = []
+    rows = list(iter_recipients([ListFile("case", path)], problems))
+    assert [(r.key, r.language) for r in rows] == [(address, "de")]
+    assert [(p.line, p.level) for p in problems] == [(3, WARNING)]

@@ -10,7 +10,6 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pressdist.errors import InputError
-from pressdist.source.ids import default_release_id, slug
 from pressdist.source.importer import import_file, import_text
 from pressdist.source.release import dumps, loads
 
@@ -277,21 +276,6 @@ def test_file_named_pdf_that_is_not_a_pdf_is_refused(tmp_path: Path) -> None:
         import_file(path)
 
 
-# Ids -----------------------------------------------------------------------------
-def test_default_id_drops_a_prefix_before_the_date() -> None:
-    date = dt.date(2019, 11, 4)
-    assert default_release_id("pm-2019-11-04-isa-foshan", date, "x") == "2019-11-04-isa-foshan"
-    assert default_release_id("PM_2019-11-04 ISA Foshan", date, "x") == "2019-11-04-isa-foshan"
-
-
-def test_default_id_without_a_date_uses_date_and_title_slug() -> None:
-    title = "Große Straßenfeste für Mainz: Überblick"
-    assert default_release_id("entwurf", dt.date(2020, 1, 2), title) == (
-        "2020-01-02-grosse-strassenfeste-fuer-mainz-ueberblick"
-    )
-    assert slug("Déjà vu — „Zitat“") == "deja-vu-zitat"
-
-
 # PDF -----------------------------------------------------------------------------
 def _write_pdf(path: Path, pages: list[list[str]], furniture: list[str]) -> None:
     fpdf = pytest.importorskip("fpdf")
@@ -468,25 +452,3 @@ def test_words_hyphenated_at_line_ends_are_joined_with_a_warning() -> None:
         "a.txt:7: joined words hyphenated at a line end: Wirtschaftsförderung, "
         "Investitionsberatung — check them"
     ]
-
-
-# Long ids ------------------------------------------------------------------------
-def test_an_id_from_a_long_title_is_cut_at_a_dash() -> None:
-    title = "Deutsch-Chinesische Industriestädteallianz (ISA) - Delegationsreise nach Foshan"
-    assert default_release_id("neu", dt.date(2019, 11, 4), title) == (
-        "2019-11-04-deutsch-chinesische-industriestaedteallianz-isa"
-    )
-    long_stem = "pm-2019-11-04-" + "-".join(["delegationsreise"] * 8)
-    assert default_release_id(long_stem, dt.date(2019, 11, 4), "x") == (
-        "2019-11-04-delegationsreise-delegationsreise"  # a third would make 61
-    )
-
-
-@given(st.text(min_size=1, max_size=300), st.text(max_size=300))
-@settings(max_examples=200)
-def test_a_default_id_is_never_longer_than_60_and_always_valid(stem: str, title: str) -> None:
-    from pressdist.workspace import validate_release_id
-
-    release_id = default_release_id(stem, dt.date(2019, 11, 4), title)
-    assert len(release_id) <= 60
-    assert validate_release_id(release_id) == release_id

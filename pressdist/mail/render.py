@@ -137,23 +137,17 @@ def content(
     workspace: Workspace, release: Release, language: str, available: list[str] | None = None
 ) -> Content:
     """The release in ``language``: translations where usable, the source elsewhere."""
-    from pressdist.translation.catalog import keyed_segments, load_catalog
+    from pressdist.translation.units import keyed_segments, release_units
 
     cfg = workspace.config
     language = workspace.language(language)
     translate = {}
     lookup = {}
     if language != cfg.source_language:
-        po = workspace.po_path(release.id, language)
-        if po.is_file():
-            catalog = load_catalog(po, language=language)
-            for e in catalog:
-                if e.obsolete or not e.msgstr.strip():
-                    continue
-                if "fuzzy" in e.flags and not cfg.allow_fuzzy:
-                    continue
-                translate[(e.msgctxt or None, e.msgid)] = e.msgstr.strip()
-                lookup.setdefault(e.msgid, e.msgstr.strip())
+        for unit in release_units(workspace, release, language):
+            if unit.usable(cfg.allow_fuzzy):
+                translate[(unit.context, unit.segment.text)] = unit.text.strip()
+                lookup.setdefault(unit.segment.text, unit.text.strip())
     parts: dict[tuple[str, int], list[str]] = {}
     for seg, ctxt in keyed_segments(release):
         text = translate.get((ctxt, seg.text), seg.text)

@@ -189,7 +189,7 @@ def test_whitespace_mismatch_and_doubled_spaces_are_warned():
     assert "whitespace" in run(src, "The city  invites you.")
     assert "whitespace" not in run(src, "本市诚邀您参加。", "zh_CN")
     assert "whitespace" in run(src, " 本市诚邀您参加。", "zh_CN")
-    assert checks.CHECKS["whitespace"] == checks.WARNING
+    assert checks.by_name("whitespace").level == checks.WARNING
 
 
 def test_chinese_sentence_ends_in_chinese_punctuation():
@@ -230,7 +230,7 @@ def test_glossary_warns_when_required_rendering_is_missing(tmp_path):
     zh = [checks.GlossaryTerm("Industriestädteallianz", "中德工业城市联盟")]
     assert "glossary" not in run(src, "美因茨加入了中德工业城市联盟。", "zh_CN", glossary=zh)
     assert "glossary" in run(src, "美因茨加入了中德工业城市同盟。", "zh_CN", glossary=zh)
-    assert checks.CHECKS["glossary"] == checks.WARNING
+    assert checks.by_name("glossary").level == checks.WARNING
 
 
 def test_glossary_terms_do_not_match_inside_handles_or_urls():

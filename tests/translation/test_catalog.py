@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from pressdist.errors import InputError
 from pressdist.source.release import load_release
 from pressdist.translation import poformat
-from pressdist.translation.catalog import catalog_stats, extract, keyed_segments, load_catalog
+from pressdist.translation.catalog import extract
+from pressdist.translation.pofile import load_catalog
+from pressdist.translation.units import catalog_stats, keyed_segments
 from pressdist.workspace import Workspace
 
 RID = "2019-11-04-isa-foshan"

@@ -9,8 +9,9 @@ import polib
 
 from pressdist.source.release import load_release
 from pressdist.translation import poformat
-from pressdist.translation.catalog import extract, load_catalog
+from pressdist.translation.catalog import extract
 from pressdist.translation.memory import INDEX_NAME, open_memory, rebuild
+from pressdist.translation.pofile import load_catalog
 from pressdist.workspace import Workspace
 
 FIRST = "2019-11-04-isa-foshan"

@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pressdist.diagnostics import ERROR, location
-from pressdist.quality.checks import EntryResult, Finding, LanguageCheck, check_language
+from pressdist.quality.checks import (
+    EntryResult,
+    Finding,
+    LanguageCheck,
+    by_name,
+    check_language,
+)
 from pressdist.translation.units import State, Unit
 
 if TYPE_CHECKING:
@@ -94,8 +100,8 @@ def judge(checked: LanguageCheck, config: Config) -> Readiness:
     units = [r.unit for r in results]
     reasons = _coverage(checked.path, units, config)
     for f in findings:
-        if f.check in ("untranslated", "fuzzy"):
-            continue  # counted above, with the threshold
+        if not by_name(f.check).reads_translation:
+            continue  # untranslated and fuzzy entries: weighed above, with the threshold
         if f.level == ERROR or not config.allow_warnings:
             reasons.append(f"{f.location}: {f.check}: {f.message}")
     translated = sum(u.usable(config.allow_fuzzy) for u in units)

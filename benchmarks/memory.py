@@ -297,8 +297,9 @@ def run_pressdist(root: Path, expected: dict) -> dict:
     import polib
 
     from pressdist.source.release import load_release
-    from pressdist.translation.catalog import extract, keyed_segments
+    from pressdist.translation.catalog import extract
     from pressdist.translation.memory import open_memory, rebuild
+    from pressdist.translation.units import keyed_segments
     from pressdist.workspace import Workspace
 
     ws = Workspace.open(root)
@@ -382,7 +383,7 @@ def run_msgmerge(root: Path, expected: dict) -> dict | None:
     import polib
 
     from pressdist.source.release import load_release
-    from pressdist.translation.catalog import keyed_segments
+    from pressdist.translation.units import keyed_segments
     from pressdist.workspace import Workspace
 
     if shutil.which("msgmerge") is None:

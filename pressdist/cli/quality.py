@@ -1,4 +1,8 @@
-"""Commands for quality: check (findings and readiness) and preview."""
+"""Commands for quality: check (findings and readiness) and preview.
+
+Library modules and Rich's renderables are imported inside the commands, so
+that ``pressdist --help`` and every other command do not pay for them.
+"""
 
 from __future__ import annotations
 
@@ -31,11 +35,6 @@ def check(
 
     Exits 1 when an error-level check fails or a language is not sendable.
     """
-    from rich.markup import escape
-    from rich.table import Table
-    from rich.text import Text
-
-    from pressdist.quality.checks import ERROR
     from pressdist.quality.readiness import readiness
     from pressdist.source.release import load_release
 
@@ -47,37 +46,45 @@ def check(
         say_no_releases(stderr=as_json)
         return
     wanted = [ws.language(x) for x in lang] if lang else None
-    failed = False
     report = []
     for release_id in ids:
-        release = load_release(ws, release_id)
-        ready = readiness(ws, release)
-        for code, r in ready.items():
-            if wanted and code not in wanted:
-                continue
-            if not r.sendable or any(f.level == ERROR for f in r.findings):
-                failed = True
-            report.append((release_id, r))
+        ready = readiness(ws, load_release(ws, release_id))
+        report += [(release_id, r) for code, r in ready.items() if not wanted or code in wanted]
+    failed = any(r.failed for _id, r in report)
     if as_json:
-        data = {
-            "findings": [f.to_dict() for _id, r in report for f in r.findings],
-            "readiness": [
-                {
-                    "release": rid,
-                    "language": r.language,
-                    "sendable": r.sendable,
-                    "serves": r.serves,
-                    "translated": r.translated,
-                    "total": r.total,
-                    "reasons": r.reasons,
-                }
-                for rid, r in report
-            ],
-        }
-        print(json.dumps(data, ensure_ascii=False, indent=2))
+        print(json.dumps(_as_json(report), ensure_ascii=False, indent=2))
         raise typer.Exit(1 if failed else 0)
     out = console()
-    findings = [f for _id, r in report for f in r.findings]
+    _print_findings(out, [f for _id, r in report for f in r.findings])
+    _print_verdicts(out, report)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _as_json(report: list) -> dict:
+    return {
+        "findings": [f.to_dict() for _id, r in report for f in r.findings],
+        "readiness": [
+            {
+                "release": rid,
+                "language": r.language,
+                "sendable": r.sendable,
+                "serves": r.serves,
+                "translated": r.translated,
+                "total": r.total,
+                "reasons": r.reasons,
+            }
+            for rid, r in report
+        ],
+    }
+
+
+def _print_findings(out, findings: list) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from pressdist.diagnostics import ERROR
+
     unwrapped = sum(
         max((len(getattr(f, attr)) for f in findings), default=0)
         for attr in ("release_id", "language", "location", "check")
@@ -106,6 +113,12 @@ def check(
         out.print(table)
     else:
         out.print("No findings.")
+
+
+def _print_verdicts(out, report: list) -> None:
+    from rich.markup import escape
+    from rich.text import Text
+
     for rid, r in report:
         if r.sendable:
             verdict = "[green]sendable[/]"
@@ -122,8 +135,6 @@ def check(
             out.print(f"  {count}")
         for reason in r.reasons:
             out.print(f"  - {escape(reason)}", soft_wrap=True)
-    if failed:
-        raise typer.Exit(1)
 
 
 @app.command()

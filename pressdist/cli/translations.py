@@ -1,7 +1,15 @@
-"""Commands for translators' files: extract, status and memory."""
+"""Commands for translators' files: extract, status and memory.
+
+Library modules (polib, rapidfuzz and babel behind them) and Rich's renderables
+are imported inside the commands, so that ``pressdist --help`` and every other
+command do not pay for them.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -107,10 +115,8 @@ def status(
     ] = False,
 ) -> None:
     """How far the translations are: release × language, entries and words."""
-    import json
-
     from pressdist.source.release import load_release
-    from pressdist.translation.catalog import catalog_stats
+    from pressdist.translation.units import catalog_stats
 
     ws = open_workspace()
     release_ids = _release_ids(ws, ids, False)
@@ -182,19 +188,6 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _stored_units(path: Path, language: str, source_language: str) -> set | None:
-    """The units of a memory stored earlier; None when there is none (or it is unreadable)."""
-    from pressdist.errors import PressdistError
-    from pressdist.translation import tmx
-
-    if not path.is_file():
-        return None
-    try:
-        return set(tmx.translations(tmx.read(path, source_language=source_language), language))
-    except PressdistError:
-        return set()  # unreadable counts as different: replaced only with --force
-
-
 @memory_app.command("import")
 def memory_import(
     file: Annotated[
@@ -211,60 +204,25 @@ def memory_import(
     ] = False,
 ) -> None:
     """Add a TMX memory: it is stored as translations/<lang>/<FILE name>.tmx and indexed."""
-    from pressdist import __version__, languages
-    from pressdist.files import atomic_write
-    from pressdist.translation import tmx
-    from pressdist.translation.memory import open_memory
+    from pressdist.translation.memory import ImportAction, plan_import, store
 
     ws = open_workspace()
-    source = ws.config.source_language
-    memory = tmx.read(file, source_language=source)
-    # Everything is decided before anything is written: a refused import
-    # leaves every language's memory as it was.
-    plan = []
-    for language in _languages(ws, lang):
-        units = tmx.translations(memory, language)
-        if not units:
-            if lang:
-                raise InputError(
-                    f"TMX file has no units in {languages.bcp47(language)}",
-                    path=file,
-                    hint="check the xml:lang codes, e.g. en, zh-CN",
-                )
-            continue
-        dest = ws.language_dir(language) / (Path(file).stem + ".tmx")
-        stored = _stored_units(dest, language, source)
-        if stored is not None and stored != set(units) and not force:
-            raise InputError(
-                f"a different memory is already stored as {dest.relative_to(ws.root)}",
-                path=file,
-                hint="pass --force to replace it, or rename the file to keep both",
-            )
-        plan.append((language, units, dest, stored))
-    if not plan:
-        raise InputError(
-            "TMX file has no units in any target language of this workspace",
-            path=file,
-            hint="languages: " + ", ".join(ws.config.languages),
-        )
+    plan = plan_import(ws, file, language=lang, force=force)
     out = console()
-    for language, units, dest, stored in plan:
-        rel = dest.relative_to(ws.root)
-        count = _plural(len(set(units)), "unit")
-        if stored == set(units):
-            out.print(f"{language}: {rel} unchanged ({count})", markup=False)
-            continue
-        text = tmx.dumps(units, language, source_language=source, tool_version=__version__)
-        atomic_write(dest, text)
-        open_memory(ws, language).close()  # index it now, not at the next extract
-        if stored is not None:
-            out.print(f"{language}: {rel} replaced ({count})", markup=False)
+    for step in plan.steps:
+        store(ws, step)
+        rel = step.path.relative_to(ws.root)
+        count = _plural(step.count, "unit")
+        if step.action is ImportAction.KEEP:
+            out.print(f"{step.language}: {rel} unchanged ({count})", markup=False)
+        elif step.action is ImportAction.REPLACE:
+            out.print(f"{step.language}: {rel} replaced ({count})", markup=False)
         else:
-            out.print(f"{language}: {count} stored in {rel}", markup=False)
-    if memory.skipped:
+            out.print(f"{step.language}: {count} stored in {rel}", markup=False)
+    if plan.skipped:
         out.print(
-            f"{_plural(memory.skipped, 'unit')} without a German variant "
-            f"{'was' if memory.skipped == 1 else 'were'} skipped"
+            f"{_plural(plan.skipped, 'unit')} without a German variant "
+            f"{'was' if plan.skipped == 1 else 'were'} skipped"
         )
 
 
@@ -279,9 +237,6 @@ def memory_export(
     ] = None,
 ) -> None:
     """Write the memory of one language as TMX 1.4b (srclang de)."""
-    import re
-    import sys
-
     from pressdist import __version__
     from pressdist.files import atomic_write
     from pressdist.translation import tmx
@@ -290,10 +245,7 @@ def memory_export(
     ws = open_workspace()
     language = _languages(ws, lang)[0]
     with open_memory(ws, language) as m:
-        # A unit's date is its release's date (ids start with it) or its TMX date.
-        units = [
-            (s, t, r[:10] if re.match(r"\d{4}-\d\d-\d\d", r) else "") for s, t, _, r in m.units()
-        ]
+        units = m.dated_units()
     text = tmx.dumps(
         units, language, source_language=ws.config.source_language, tool_version=__version__
     )
@@ -374,8 +326,6 @@ def memory_stats() -> None:
 @memory_app.command("rebuild")
 def memory_rebuild() -> None:
     """Throw the memory index away and build it again from the files."""
-    import time
-
     from pressdist.translation.memory import open_memory, rebuild
 
     ws = open_workspace()

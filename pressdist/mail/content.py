@@ -29,9 +29,8 @@ from babel.dates import format_date, format_time
 
 from pressdist.languages import Language
 from pressdist.text import is_wide
-from pressdist.translation.catalog import keyed_segments
 from pressdist.translation.glossary import load_glossary
-from pressdist.translation.pofile import load_catalog
+from pressdist.translation.units import keyed_segments, release_units
 
 if TYPE_CHECKING:
     from pressdist.source.release import Release
@@ -150,17 +149,13 @@ def usable_translations(
 ) -> dict[tuple[str | None, str], str]:
     """(msgctxt, msgid) -> translation for the entries of the .po that may be sent."""
     cfg = workspace.config
-    po = workspace.po_path(release.id, language)
-    if language == cfg.source_language or not po.is_file():
+    if language == cfg.source_language:
         return {}
-    found: dict[tuple[str | None, str], str] = {}
-    for e in load_catalog(po, language=language):
-        if e.obsolete or not e.msgstr.strip():
-            continue
-        if "fuzzy" in e.flags and not cfg.allow_fuzzy:
-            continue
-        found[(e.msgctxt or None, e.msgid)] = e.msgstr.strip()
-    return found
+    return {
+        (unit.context, unit.segment.text): unit.text.strip()
+        for unit in release_units(workspace, release, language)
+        if unit.usable(cfg.allow_fuzzy)
+    }
 
 
 def _place(workspace: Workspace, place: str, language: str, lookup: dict[str, str]) -> str:

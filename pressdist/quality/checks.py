@@ -1,55 +1,56 @@
-"""Quality checks of translations against their German source, and readiness.
+"""Quality checks of translations against their German source.
 
 Owns what a careful press officer would look for before sending a translation:
 untranslated and fuzzy entries, numbers (compared as numbers in each locale's
 convention), URLs, e-mail addresses, phone numbers and @handles, balanced
 brackets and quotes, whitespace, final punctuation, glossary terms and absurd
-lengths. Each check has a stable name and a level (``CHECKS``); a translator
-silences one on an entry with the flag ``#, pressdist-no-<check>``. Matching
-numbers lives in ``pressdist.numbers``, the glossary file in
-``pressdist.glossary``, the rule deciding which languages may be sent in
-``pressdist.readiness`` (re-exported here); reading .po files is
-``pressdist.catalog``'s.
+lengths. The checks are one list, ``CHECKS``, in the order findings are
+reported: each has a stable name, a level and a function of one ``Subject``; a
+translator silences one on an entry with the flag ``#, pressdist-no-<check>``.
+A finding is a ``Diagnostic`` (file, line, level, message) of a release and a
+language. Matching numbers lives in ``quality.numbers``, the glossary file in
+``translation.glossary``, the state of an entry in ``translation.units``; the
+rule deciding which languages may be sent is ``quality.readiness``'s.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pressdist.diagnostics import ERROR, WARNING, Diagnostic
 from pressdist.languages import Language
+from pressdist.quality.numbers import missing_numbers
 from pressdist.text import EMAIL, URL, is_wide
 from pressdist.translation.glossary import GlossaryTerm, check_glossary, load_glossary
+from pressdist.translation.units import State, Unit, release_units
 
 if TYPE_CHECKING:
-    import polib
-
-    from pressdist.source.release import Release, Segment
+    from pressdist.source.release import Release
     from pressdist.workspace import Workspace
 
-ERROR = "error"
-WARNING = "warning"
+__all__ = [
+    "CHECKS",
+    "ERROR",
+    "FLAG_PREFIX",
+    "WARNING",
+    "Check",
+    "EntryResult",
+    "Finding",
+    "GlossaryTerm",
+    "LanguageCheck",
+    "Subject",
+    "by_name",
+    "check_entry",
+    "check_language",
+    "check_release",
+    "check_units",
+]
 
-# name -> level. Names are part of the interface: translators write them in
-# `#, pressdist-no-<name>` flags and scripts read them from `check --json`.
-CHECKS: dict[str, str] = {
-    "untranslated": ERROR,
-    "fuzzy": ERROR,
-    "numbers": ERROR,
-    "urls": ERROR,
-    "emails": ERROR,
-    "phones": ERROR,
-    "handles": ERROR,
-    "brackets": ERROR,
-    "quotes": ERROR,
-    "punctuation": ERROR,
-    "whitespace": WARNING,
-    "glossary": WARNING,
-    "length": WARNING,
-}
 FLAG_PREFIX = "pressdist-no-"
 
 
@@ -59,23 +60,56 @@ class Finding:
 
     release_id: str
     language: str
-    path: Path | None  # the .po file, relative to the workspace when inside it
-    line: int | None  # line of the entry in the .po file
     check: str
-    level: str
-    message: str
+    diagnostic: Diagnostic  # the .po file (relative to the workspace) and the entry's line
     msgid: str = ""
 
     @property
+    def path(self) -> Path | None:
+        return self.diagnostic.path
+
+    @property
+    def line(self) -> int | None:
+        return self.diagnostic.line
+
+    @property
+    def level(self) -> str:
+        return self.diagnostic.level
+
+    @property
+    def message(self) -> str:
+        return self.diagnostic.message
+
+    @property
     def location(self) -> str:
-        if self.path is None:
-            return ""
-        return f"{self.path}:{self.line}" if self.line else str(self.path)
+        return self.diagnostic.location
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data["path"] = str(self.path) if self.path is not None else None
-        return data
+        """What ``check --json`` prints of it; scripts read these keys in this order."""
+        return {
+            "release_id": self.release_id,
+            "language": self.language,
+            "path": str(self.path) if self.path is not None else None,
+            "line": self.line,
+            "check": self.check,
+            "level": self.level,
+            "message": self.message,
+            "msgid": self.msgid,
+        }
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One translation as every check sees it."""
+
+    source: str
+    translation: str
+    source_language: str
+    language: str
+    glossary: tuple[GlossaryTerm, ...] = ()
+    label: str = ""  # the segment's part label ("paragraph 3"), for the state checks
+    state: State = State.TRANSLATED
+    in_catalog: bool = True
 
 
 # Patterns --------------------------------------------------------------------
@@ -134,33 +168,47 @@ def weighted_length(text: str) -> float:
 # Single checks: each returns messages (empty when the translation is fine) ---
 
 
-def check_numbers(source: str, translation: str, src_lang: str, tgt_lang: str) -> list[str]:
-    from pressdist.quality.numbers import missing_numbers
+def check_untranslated(s: Subject) -> list[str]:
+    if s.state is not State.UNTRANSLATED:
+        return []
+    if not s.in_catalog:
+        return [f"{s.label} is missing from the catalog; run `pressdist extract`"]
+    return [f"{s.label} is not translated yet"]
 
-    missing = missing_numbers(_strip_inline(source), _strip_inline(translation), src_lang, tgt_lang)
+
+def check_fuzzy(s: Subject) -> list[str]:
+    if s.state is not State.FUZZY:
+        return []
+    return [f"{s.label} is marked fuzzy: review it, then remove the flag"]
+
+
+def check_numbers(s: Subject) -> list[str]:
+    missing = missing_numbers(
+        _strip_inline(s.source), _strip_inline(s.translation), s.source_language, s.language
+    )
     return [f"number {shown} of the source is missing or changed" for shown in missing]
 
 
-def check_urls(source: str, translation: str) -> list[str]:
+def check_urls(s: Subject) -> list[str]:
     return [
         f"URL {u} must appear unchanged"
-        for u in _multiset_missing(_urls(source), _urls(translation))
+        for u in _multiset_missing(_urls(s.source), _urls(s.translation))
     ]
 
 
-def check_emails(source: str, translation: str) -> list[str]:
+def check_emails(s: Subject) -> list[str]:
     return [
         f"e-mail address {e} must appear unchanged"
-        for e in _multiset_missing(EMAIL.findall(source), EMAIL.findall(translation))
+        for e in _multiset_missing(EMAIL.findall(s.source), EMAIL.findall(s.translation))
     ]
 
 
-def check_phones(source: str, translation: str) -> list[str]:
-    have = _phones(translation)
-    want = _phones(source)
+def check_phones(s: Subject) -> list[str]:
+    have = _phones(s.translation)
+    want = _phones(s.source)
     out = []
     for digits in _multiset_missing(want, have):
-        out.append(f"phone number {_show_phone(source, digits)} must keep its digits")
+        out.append(f"phone number {_show_phone(s.source, digits)} must keep its digits")
     return out
 
 
@@ -171,10 +219,10 @@ def _show_phone(text: str, digits: str) -> str:
     return digits
 
 
-def check_handles(source: str, translation: str) -> list[str]:
+def check_handles(s: Subject) -> list[str]:
     return [
         f"handle {h} must appear unchanged"
-        for h in _multiset_missing(_HANDLE.findall(source), _HANDLE.findall(translation))
+        for h in _multiset_missing(_HANDLE.findall(s.source), _HANDLE.findall(s.translation))
     ]
 
 
@@ -209,12 +257,12 @@ def _bracket_balance(text: str) -> int:
     return sum(1 for c in text if c in _BRACKETS) - sum(1 for c in text if c in _CLOSERS)
 
 
-def check_brackets(source: str, translation: str) -> list[str]:
-    if _bracket_problem(source) is None:
-        problem = _bracket_problem(translation)
+def check_brackets(s: Subject) -> list[str]:
+    if _bracket_problem(s.source) is None:
+        problem = _bracket_problem(s.translation)
         return [f"brackets unbalanced: {problem}"] if problem else []
     # A bracket spanning two sentences: the translation must leave it as open.
-    if _bracket_balance(source) != _bracket_balance(translation):
+    if _bracket_balance(s.source) != _bracket_balance(s.translation):
         return ["brackets do not match the source's (an opening or closing one is lost)"]
     return []
 
@@ -247,9 +295,9 @@ def quote_balance(text: str, language: str) -> int:
     return balance
 
 
-def check_quotes(source: str, translation: str, src_lang: str, tgt_lang: str) -> list[str]:
-    want = quote_balance(source, src_lang)
-    have = quote_balance(translation, tgt_lang)
+def check_quotes(s: Subject) -> list[str]:
+    want = quote_balance(s.source, s.source_language)
+    have = quote_balance(s.translation, s.language)
     if want == have:
         return []
     if want == 0:
@@ -261,7 +309,8 @@ def check_quotes(source: str, translation: str, src_lang: str, tgt_lang: str) ->
     ]
 
 
-def check_whitespace(source: str, translation: str) -> list[str]:
+def check_whitespace(s: Subject) -> list[str]:
+    source, translation = s.source, s.translation
     out = []
     if source[:1].isspace() != translation[:1].isspace():
         out.append("leading whitespace differs from the source")
@@ -272,12 +321,12 @@ def check_whitespace(source: str, translation: str) -> list[str]:
     return out
 
 
-def check_punctuation(source: str, translation: str, tgt_lang: str) -> list[str]:
-    src = source.rstrip()
-    tgt = translation.rstrip()
+def check_punctuation(s: Subject) -> list[str]:
+    src = s.source.rstrip()
+    tgt = s.translation.rstrip()
     if not src or not tgt:
         return []
-    cjk = Language.parse(tgt_lang).is_cjk
+    cjk = Language.parse(s.language).is_cjk
     bare = tgt.rstrip(_CLOSING_QUOTES)
     last = bare[-1:] if bare else ""
     if cjk and tgt[-1] in ".!?,;:":
@@ -293,9 +342,13 @@ def check_punctuation(source: str, translation: str, tgt_lang: str) -> list[str]
     return []
 
 
-def check_length(source: str, translation: str) -> list[str]:
-    src = weighted_length(source.strip())
-    tgt = weighted_length(translation.strip())
+def check_glossary_terms(s: Subject) -> list[str]:
+    return check_glossary(s.source, s.translation, list(s.glossary))
+
+
+def check_length(s: Subject) -> list[str]:
+    src = weighted_length(s.source.strip())
+    tgt = weighted_length(s.translation.strip())
     # Short strings (a name, a postcode line) legitimately grow or shrink a lot.
     if src < 25:
         return []
@@ -307,7 +360,52 @@ def check_length(source: str, translation: str) -> list[str]:
     return []
 
 
-# Running the checks ----------------------------------------------------------
+# The list ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: a stable name, a level, and the messages it finds in a subject."""
+
+    name: str
+    level: str
+    function: Callable[[Subject], list[str]]
+    # False for the checks of an entry's state: they run on every entry, the
+    # others only on a translation worth checking (see ``check_units``).
+    reads_translation: bool = True
+
+
+# Names and order are part of the interface: translators write the names in
+# `#, pressdist-no-<name>` flags and scripts read them from `check --json`.
+CHECKS: tuple[Check, ...] = (
+    Check("untranslated", ERROR, check_untranslated, reads_translation=False),
+    Check("fuzzy", ERROR, check_fuzzy, reads_translation=False),
+    Check("numbers", ERROR, check_numbers),
+    Check("urls", ERROR, check_urls),
+    Check("emails", ERROR, check_emails),
+    Check("phones", ERROR, check_phones),
+    Check("handles", ERROR, check_handles),
+    Check("brackets", ERROR, check_brackets),
+    Check("quotes", ERROR, check_quotes),
+    Check("punctuation", ERROR, check_punctuation),
+    Check("whitespace", WARNING, check_whitespace),
+    Check("glossary", WARNING, check_glossary_terms),
+    Check("length", WARNING, check_length),
+)
+_BY_NAME = {c.name: c for c in CHECKS}
+
+
+def by_name(name: str) -> Check:
+    return _BY_NAME[name]
+
+
+def _run(subject: Subject, *, skip: Iterable[str] = (), read: bool = True):
+    """(check, message) of every check that finds something, in list order."""
+    for check in CHECKS:
+        if check.name in skip or (check.reads_translation and not read):
+            continue
+        for message in check.function(subject):
+            yield check, message
 
 
 def check_entry(
@@ -316,186 +414,142 @@ def check_entry(
     src_lang: str,
     tgt_lang: str,
     *,
-    glossary: list[GlossaryTerm] = (),  # type: ignore[assignment]
-    skip: set[str] = frozenset(),  # type: ignore[assignment]
+    glossary: Iterable[GlossaryTerm] = (),
+    skip: Iterable[str] = frozenset(),
 ) -> list[tuple[str, str]]:
     """(check, message) for every problem of one translated entry."""
-    runs = {
-        "numbers": lambda: check_numbers(source, translation, src_lang, tgt_lang),
-        "urls": lambda: check_urls(source, translation),
-        "emails": lambda: check_emails(source, translation),
-        "phones": lambda: check_phones(source, translation),
-        "handles": lambda: check_handles(source, translation),
-        "brackets": lambda: check_brackets(source, translation),
-        "quotes": lambda: check_quotes(source, translation, src_lang, tgt_lang),
-        "punctuation": lambda: check_punctuation(source, translation, tgt_lang),
-        "whitespace": lambda: check_whitespace(source, translation),
-        "glossary": lambda: check_glossary(source, translation, list(glossary)),
-        "length": lambda: check_length(source, translation),
-    }
-    out = []
-    for name, run in runs.items():
-        if name in skip:
-            continue
-        out.extend((name, msg) for msg in run())
-    return out
+    subject = Subject(source, translation, src_lang, tgt_lang, tuple(glossary))
+    return [(check.name, message) for check, message in _run(subject, skip=skip)]
 
 
-def _skipped(entry: polib.POEntry) -> set[str]:
+def _skipped(unit: Unit) -> set[str]:
     """Checks silenced on this entry: ``#, pressdist-no-X`` or ``# pressdist-no-X``.
 
     GNU msgcat/msgmerge drop flags they do not know, so a translator whose
     tools run them may write the same words as a translator comment instead.
     """
-    words = list(entry.flags)
-    words += re.split(r"[\s,]+", entry.tcomment or "")
+    words = list(unit.flags)
+    words += re.split(r"[\s,]+", unit.comment)
     return {w[len(FLAG_PREFIX) :] for w in words if w.startswith(FLAG_PREFIX)}
 
 
-def _shown_path(path: Path | None, root: Path | None) -> Path | None:
-    if path is None or root is None:
-        return path
+def _shown_path(path: Path, root: Path) -> Path:
     try:
         return path.resolve().relative_to(root.resolve())
     except ValueError:
         return path
 
 
-@dataclass
+@dataclass(frozen=True)
 class EntryResult:
-    """A release segment with its catalog entry (if any) and its findings."""
+    """A unit of the release with its findings (what a preview shows beside it)."""
 
-    segment: Segment
-    msgctxt: str | None
-    translation: str
-    fuzzy: bool
-    line: int | None
-    findings: list[Finding] = field(default_factory=list)
+    unit: Unit
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def translation(self) -> str:
+        return self.unit.text
+
+    @property
+    def fuzzy(self) -> bool:
+        return self.unit.state is State.FUZZY
 
 
-def check_segments(
-    catalog: polib.POFile | None,
-    release: Release,
+def check_units(
+    units: Iterable[Unit],
+    release_id: str,
     language: str,
     *,
     source_language: str = "de",
     path: Path | None = None,
-    glossary: list[GlossaryTerm] = (),  # type: ignore[assignment]
+    glossary: Iterable[GlossaryTerm] = (),
     check_fuzzy: bool = False,
 ) -> list[EntryResult]:
-    """Every segment of ``release`` paired with its translation and findings.
+    """Every unit with its findings.
 
     A fuzzy translation belongs to another source text; checking it against
     this one is noise, unless the config sends fuzzy entries (``check_fuzzy``).
     """
-    from pressdist.translation.catalog import entries_by_key, keyed_segments
+    terms = tuple(glossary)
+    out = []
+    for unit in units:
+        subject = Subject(
+            unit.segment.text,
+            unit.text,
+            source_language,
+            language,
+            terms,
+            unit.segment.label,
+            unit.state,
+            unit.in_catalog,
+        )
+        read = unit.state is State.TRANSLATED or (check_fuzzy and unit.state is State.FUZZY)
+        findings = tuple(
+            Finding(
+                release_id,
+                language,
+                check.name,
+                Diagnostic(path, unit.line, check.level, message),
+                unit.segment.text,
+            )
+            for check, message in _run(subject, skip=_skipped(unit), read=read)
+        )
+        out.append(EntryResult(unit, findings))
+    return out
 
-    index = entries_by_key(catalog)
-    results = []
-    for segment, ctxt in keyed_segments(release):
-        entry = index.get((ctxt, segment.text))
-        if entry is None:
-            res = EntryResult(segment, ctxt, "", False, None)
-            res.findings.append(
+
+@dataclass(frozen=True)
+class LanguageCheck:
+    """The checks of one release in one language."""
+
+    release_id: str
+    language: str
+    path: Path  # the catalog, relative to the workspace when inside it
+    has_catalog: bool
+    units: tuple[EntryResult, ...]
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding; a language without a catalog has the one that says so."""
+        if not self.has_catalog:
+            message = "no catalog for this language yet; run `pressdist extract`"
+            level = by_name("untranslated").level
+            return [
                 Finding(
-                    release.id,
-                    language,
-                    path,
-                    None,
+                    self.release_id,
+                    self.language,
                     "untranslated",
-                    CHECKS["untranslated"],
-                    f"{segment.label} is missing from the catalog; run `pressdist extract`",
-                    segment.text,
+                    Diagnostic(self.path, None, level, message),
                 )
-            )
-            results.append(res)
-            continue
-        fuzzy = "fuzzy" in entry.flags
-        res = EntryResult(segment, ctxt, entry.msgstr, fuzzy, entry.linenum)
-        results.append(res)
-        skip = _skipped(entry)
-
-        def add(check: str, message: str, entry=entry, res=res, segment=segment) -> None:
-            res.findings.append(
-                Finding(
-                    release.id,
-                    language,
-                    path,
-                    entry.linenum,
-                    check,
-                    CHECKS[check],
-                    message,
-                    segment.text,
-                )
-            )
-
-        if not entry.msgstr.strip():
-            if "untranslated" not in skip:
-                add("untranslated", f"{segment.label} is not translated yet")
-            continue
-        if fuzzy and "fuzzy" not in skip:
-            add("fuzzy", f"{segment.label} is marked fuzzy: review it, then remove the flag")
-        if fuzzy and not check_fuzzy:
-            continue
-        for check, message in check_entry(
-            segment.text, entry.msgstr, source_language, language, glossary=glossary, skip=skip
-        ):
-            add(check, message)
-    return results
+            ]
+        return [f for u in self.units for f in u.findings]
 
 
-def _open_language(workspace: Workspace, release: Release, language: str):
-    """(catalog or None, shown path, glossary) of one target language."""
-    from pressdist.translation.catalog import load_catalog
-
+def check_language(workspace: Workspace, release: Release, language: str) -> LanguageCheck:
+    """Check the catalog of ``release`` in ``language`` with the language's glossary."""
     po = workspace.po_path(release.id, language)
     shown = _shown_path(po, workspace.root)
-    catalog = load_catalog(po, language=language) if po.is_file() else None
-    glossary = load_glossary(workspace.language_dir(language) / "glossary.csv")
-    return catalog, shown, glossary
-
-
-def segment_results(workspace: Workspace, release: Release, language: str) -> list[EntryResult]:
-    catalog, shown, glossary = _open_language(workspace, release, language)
-    return check_segments(
-        catalog,
-        release,
+    units = check_units(
+        release_units(workspace, release, language),
+        release.id,
         language,
         source_language=workspace.config.source_language,
         path=shown,
-        glossary=glossary,
+        glossary=load_glossary(workspace.language_dir(language) / "glossary.csv"),
         check_fuzzy=workspace.config.allow_fuzzy,
     )
+    return LanguageCheck(release.id, language, shown, po.is_file(), tuple(units))
 
 
 def check_release(
-    workspace: Workspace, release: Release, languages: list[str] | None = None
+    workspace: Workspace, release: Release, only: list[str] | None = None
 ) -> list[Finding]:
-    """Findings of every target language (or those asked for) of ``release``."""
-    wanted = [Language.parse(x) for x in languages] if languages else None
+    """Findings of every target language (or those in ``only``) of ``release``."""
+    wanted = [Language.parse(x) for x in only] if only else None
     findings: list[Finding] = []
     for language in workspace.config.languages:
         if wanted is not None and language not in wanted:
             continue
-        findings.extend(_language_findings(workspace, release, language))
+        findings.extend(check_language(workspace, release, language).findings)
     return findings
-
-
-def missing_catalog(release: Release, language: str, shown: Path | None) -> Finding:
-    """The one finding of a language that has no catalog at all."""
-    return Finding(
-        release.id,
-        language,
-        shown,
-        None,
-        "untranslated",
-        ERROR,
-        "no catalog for this language yet; run `pressdist extract`",
-    )
-
-
-def _language_findings(workspace: Workspace, release: Release, language: str) -> list[Finding]:
-    po = workspace.po_path(release.id, language)
-    if not po.is_file():
-        return [missing_catalog(release, language, _shown_path(po, workspace.root))]
-    return [f for r in segment_results(workspace, release, language) for f in r.findings]

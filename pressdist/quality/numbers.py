@@ -16,6 +16,9 @@ import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from babel.dates import get_month_names
+from babel.numbers import NumberFormatError, parse_decimal
+
 from pressdist.languages import Language
 
 _NUMBER = re.compile(r"(?<![\d])\d+(?:[.,\u00a0\u202f'’]\d+)*")
@@ -51,8 +54,6 @@ Value = Decimal | str
 @lru_cache(maxsize=4096)
 def parse(token: str, language: str) -> Value:
     """The number ``token`` means in ``language``, or the token itself if none."""
-    from babel.numbers import NumberFormatError, parse_decimal
-
     try:
         return parse_decimal(token, locale=language, strict=True)
     except (NumberFormatError, InvalidOperation, ValueError):
@@ -92,8 +93,6 @@ def _words(text: str, language: str) -> list[Decimal]:
 
 @lru_cache(maxsize=256)
 def _month_names(month: int, language: str) -> tuple[str, ...]:
-    from babel.dates import get_month_names
-
     names = []
     for width in ("wide", "abbreviated"):
         for context in ("format", "stand-alone"):

@@ -1,32 +1,34 @@
 """Readiness: which languages of a release may be sent, and who serves the rest.
 
 Owns the one rule that ``pressdist check`` prints and ``send`` obeys, read from
-``[readiness]`` and ``[fallback]`` of pressdist.toml. The findings it weighs
-come from ``pressdist.checks``.
+``[readiness]`` and ``[fallback]`` of pressdist.toml: ``judge`` applies it to
+the checked units of one language, ``serving`` follows the fallback chains.
+Both are pure; ``readiness`` runs the checks (``quality.checks``) and applies
+them to every language of a release.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pressdist.diagnostics import ERROR, location
 from pressdist.quality.checks import (
-    ERROR,
     EntryResult,
     Finding,
-    _shown_path,
-    check_segments,
-    missing_catalog,
-    segment_results,
+    LanguageCheck,
+    by_name,
+    check_language,
 )
+from pressdist.translation.units import State, Unit
 
 if TYPE_CHECKING:
     from pressdist.source.release import Release
-    from pressdist.workspace import Workspace
+    from pressdist.workspace import Config, Workspace
 
 
-@dataclass
+@dataclass(frozen=True)
 class Readiness:
     """May this language of a release be sent, and if not, who serves its readers."""
 
@@ -41,80 +43,97 @@ class Readiness:
     # language): what the rule was applied to, so a preview need not check again.
     results: list[EntryResult] = field(default_factory=list, repr=False)
 
+    @property
+    def failed(self) -> bool:
+        """What makes ``pressdist check`` exit 1: not sendable, or an error-level finding."""
+        return not self.sendable or any(f.level == ERROR for f in self.findings)
 
-def _judge(workspace: Workspace, release: Release, language: str) -> Readiness:
-    cfg = workspace.config
-    po = workspace.po_path(release.id, language)
-    shown = _shown_path(po, workspace.root)
-    if not po.is_file():
-        reason = f"{shown}: no catalog yet; run `pressdist extract {release.id}`"
-        finding = missing_catalog(release, language, shown)
-        results = check_segments(None, release, language, path=shown)
-        return Readiness(language, False, None, [reason], 0, len(results), [finding], results)
-    results = segment_results(workspace, release, language)
-    findings = [f for r in results for f in r.findings]
-    total = len(results)
-    fuzzy = [r for r in results if r.fuzzy and r.translation.strip()]
-    done = [r for r in results if r.translation.strip() and (not r.fuzzy or cfg.allow_fuzzy)]
-    untranslated = [r for r in results if not r.translation.strip()]
-    reasons = []
+
+def _lines(path: Path | None, units: list[Unit], limit: int = 5) -> str:
+    """``x.po:12, :40, :77, …``: where to look, without repeating the path."""
+    lines = [u.line for u in units[:limit] if u.line]
+    more = ", …" if len(units) > limit else ""
+    if not lines:
+        return f"{path}"
+    return location(path, lines[0]) + "".join(f", :{n}" for n in lines[1:]) + more
+
+
+def _coverage(path: Path, units: list[Unit], config: Config) -> list[str]:
+    """Reasons about how much is translated, and how much is still fuzzy."""
+    total = len(units)
+    fuzzy = [u for u in units if u.state is State.FUZZY]
+    done = [u for u in units if u.usable(config.allow_fuzzy)]
+    untranslated = [u for u in units if u.state is State.UNTRANSLATED]
     percent = 100 if not total else 100 * len(done) / total
-    if percent < cfg.min_translated:
-        lacking = untranslated + ([] if cfg.allow_fuzzy else fuzzy)
-        where = _lines(shown, lacking)
+    reasons = []
+    if percent < config.min_translated:
+        lacking = untranslated + ([] if config.allow_fuzzy else fuzzy)
         reasons.append(
             f"{len(done)} of {total} entries translated ({percent:.0f}%, "
-            f"{cfg.min_translated}% needed): {where}; translate"
-            + ("" if cfg.allow_fuzzy else " and review fuzzy")
+            f"{config.min_translated}% needed): {_lines(path, lacking)}; translate"
+            + ("" if config.allow_fuzzy else " and review fuzzy")
             + " entries"
         )
-    if fuzzy and not cfg.allow_fuzzy and percent >= cfg.min_translated:
-        where = _lines(shown, fuzzy)
-        reasons.append(f"{len(fuzzy)} fuzzy entries ({where}): review them and remove the flag")
+    if fuzzy and not config.allow_fuzzy and percent >= config.min_translated:
+        reasons.append(
+            f"{len(fuzzy)} fuzzy entries ({_lines(path, fuzzy)}): review them and remove the flag"
+        )
+    return reasons
+
+
+def judge(checked: LanguageCheck, config: Config) -> Readiness:
+    """Whether one target language may be sent, by the rule of ``config``.
+
+    Sendable when enough entries are translated (``[readiness]
+    min_translated``), no fuzzy entry is left (unless ``allow_fuzzy``) and no
+    error-level check fails (nor a warning, when ``allow_warnings`` is false).
+    Who serves its readers otherwise is ``serving``'s to say.
+    """
+    results = list(checked.units)
+    findings = checked.findings
+    if not checked.has_catalog:
+        where = location(checked.path)
+        reason = f"{where}: no catalog yet; run `pressdist extract {checked.release_id}`"
+        return Readiness(
+            checked.language, False, None, [reason], 0, len(results), findings, results
+        )
+    units = [r.unit for r in results]
+    reasons = _coverage(checked.path, units, config)
     for f in findings:
-        if f.check in ("untranslated", "fuzzy"):
-            continue
-        if f.level == ERROR or not cfg.allow_warnings:
+        if not by_name(f.check).reads_translation:
+            continue  # untranslated and fuzzy entries: weighed above, with the threshold
+        if f.level == ERROR or not config.allow_warnings:
             reasons.append(f"{f.location}: {f.check}: {f.message}")
-    return Readiness(language, not reasons, None, reasons, len(done), total, findings, results)
+    translated = sum(u.usable(config.allow_fuzzy) for u in units)
+    return Readiness(
+        checked.language, not reasons, None, reasons, translated, len(units), findings, results
+    )
 
 
-def _lines(path: Path | None, results: list[EntryResult], limit: int = 5) -> str:
-    """``x.po:12, :40, :77, …``: where to look, without repeating the path."""
-    shown = [f":{r.line}" for r in results[:limit] if r.line]
-    more = ", …" if len(results) > limit else ""
-    if not shown:
-        return f"{path}"
-    return f"{path}{shown[0]}" + "".join(f", {s}" for s in shown[1:]) + more
+def serving(judged: dict[str, Readiness], config: Config) -> dict[str, Readiness]:
+    """Each language with who serves its readers: itself when sendable, else its
+    fallback chain's first sendable language (None when there is none)."""
+    out = {}
+    for language, r in judged.items():
+        if r.sendable:
+            out[language] = replace(r, serves=language)
+            continue
+        chain = config.fallback_chain(language)
+        serves = next((c for c in chain if c in judged and judged[c].sendable), None)
+        out[language] = replace(r, serves=serves)
+    return out
 
 
 def readiness(workspace: Workspace, release: Release) -> dict[str, Readiness]:
     """For every language of the workspace: may it be sent, and who serves its readers.
 
-    The source language is always sendable. A target language is sendable when
-    enough entries are translated (``[readiness] min_translated``), no fuzzy
-    entry is left (unless ``allow_fuzzy``) and no error-level check fails (nor
-    a warning, when ``allow_warnings`` is false). Readers of a language that is
-    not sendable get the first sendable language of its fallback chain.
+    The source language is always sendable; each target language is judged by
+    ``judge``, and readers of one that is not sendable get the first sendable
+    language of its fallback chain.
     """
     cfg = workspace.config
-    out: dict[str, Readiness] = {
-        cfg.source_language: Readiness(
-            cfg.source_language,
-            True,
-            cfg.source_language,
-            [],
-            len(release.segments()),
-            len(release.segments()),
-        )
-    }
+    count = len(release.segments())
+    judged = {cfg.source_language: Readiness(cfg.source_language, True, None, [], count, count)}
     for language in cfg.languages:
-        out[language] = _judge(workspace, release, language)
-    for language, r in out.items():
-        if r.sendable:
-            r.serves = language
-            continue
-        r.serves = next(
-            (c for c in cfg.fallback_chain(language) if c in out and out[c].sendable), None
-        )
-    return out
+        judged[language] = judge(check_language(workspace, release, language), cfg)
+    return serving(judged, cfg)

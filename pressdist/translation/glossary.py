@@ -2,7 +2,7 @@
 
 Owns ``translations/<lang>/glossary.csv`` (columns source, translation, note;
 a header row) and the question whether a translation uses a term's required
-rendering. The check that reports it is ``glossary`` in ``pressdist.checks``.
+rendering. The check that reports it is ``glossary`` in ``quality.checks``.
 """
 
 from __future__ import annotations

@@ -10,11 +10,15 @@ preselect candidates with SQLite FTS5 over the German source words and score
 them with rapidfuzz, so a 100,000-unit memory answers in milliseconds instead
 of re-reading every catalog on each ``extract``.
 
-It does not write catalogs (``catalog``) or parse TMX (``tmx``).
+Importing a TMX file is planned here, every refusal before the first write,
+then stored as ``translations/<lang>/<name>.tmx``. It does not write catalogs
+(``catalog``), parse or lay out TMX (``tmx``) or decide which catalog entries
+are translations (``units``).
 """
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import re
 import sqlite3
@@ -23,6 +27,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
+
+from pressdist import __version__
+from pressdist.errors import InputError, PressdistError
+from pressdist.files import atomic_write
+from pressdist.languages import Language
+from pressdist.translation import tmx
+from pressdist.translation.pofile import load_catalog
+from pressdist.translation.units import State, entry_state
 
 INDEX_NAME = "memory.sqlite3"
 _SCHEMA_VERSION = 7
@@ -56,7 +68,9 @@ class Match:
 
 
 @dataclass(frozen=True)
-class Unit:
+class Pair:
+    """A source sentence and its translation, as the index stores them."""
+
     source: str
     target: str
     rank: str = ""  # overrides the file's rank (a TMX unit's own date)
@@ -78,6 +92,7 @@ def similarity(a: str, b: str) -> float:
     Lesung mit Kinderbuchautorinnen ein": 78 by characters, 67 by words) too
     high; words alone punish a changed inflection as hard as a changed noun.
     """
+    # start-up: rapidfuzz costs ~30 ms; only extract and memory search compare texts.
     from rapidfuzz import fuzz
 
     if a == b:
@@ -171,7 +186,7 @@ class Memory:
         self, text: str, *, threshold: int = 75, exclude: str | None = None, limit: int = 10
     ) -> list[Match]:
         """Units whose source is at least ``threshold`` % similar, best first."""
-        from rapidfuzz import fuzz, process
+        from rapidfuzz import fuzz, process  # start-up: as in ``similarity``
 
         ids = self._candidate_ids(text)
         if not ids:
@@ -241,6 +256,13 @@ class Memory:
             (self.language,),
         )
 
+    def dated_units(self) -> list[tuple[str, str, str]]:
+        """(source, translation, date) of every unit, as a TMX file carries them.
+
+        A unit's date is its release's (release ids start with it) or its TMX date.
+        """
+        return [(s, t, r[:10] if _DATED.match(r) else "") for s, t, _, r in self.units()]
+
     def stats(self) -> dict[str, int]:
         """Units per origin file."""
         return dict(
@@ -290,30 +312,23 @@ def _connect(path: Path) -> sqlite3.Connection:
     return db
 
 
-def _po_units(path: Path, language: str) -> tuple[str, list[Unit]]:
-    from pressdist.translation.pofile import load_catalog
-
+def _po_pairs(path: Path, language: str) -> tuple[str, list[Pair]]:
     po = load_catalog(path, language=language)
-    units = [
-        Unit(e.msgid, e.msgstr)
-        for e in po
-        if not e.obsolete and not e.fuzzy and e.msgstr and not e.msgid_plural
-    ]
+    # Only what could be sent is worth offering again: no fuzzy or obsolete entry.
+    pairs = [Pair(e.msgid, e.msgstr) for e in po if entry_state(e) is State.TRANSLATED]
     # A release catalog's age is its id's date; another catalog (a compendium a
     # translator dropped in) goes by its revision date.
     rank = path.stem if _DATED.match(path.stem) else po.metadata.get("PO-Revision-Date", "")[:10]
-    return rank if _DATED.match(rank) else "", units
+    return rank if _DATED.match(rank) else "", pairs
 
 
-def _tmx_units(path: Path, language: str, source_language: str) -> tuple[str, list[Unit]]:
-    from pressdist.translation import tmx
-
+def _tmx_pairs(path: Path, language: str, source_language: str) -> tuple[str, list[Pair]]:
     memory = tmx.read(path, source_language=source_language)
-    units = [Unit(s, t, rank=date) for s, t, date in tmx.translations(memory, language)]
-    return memory.date, units
+    pairs = [Pair(s, t, rank=date) for s, t, date in tmx.translations(memory, language)]
+    return memory.date, pairs
 
 
-def _store(db: sqlite3.Connection, language: str, origin: str, rank: str, units: list[Unit]):
+def _store(db: sqlite3.Connection, language: str, origin: str, rank: str, units: list[Pair]):
     _forget(db, language, origin)
     db.executemany(
         "INSERT INTO units (language, origin, rank, source, target) VALUES (?,?,?,?,?)",
@@ -407,9 +422,9 @@ def refresh(
                 done.unchanged += 1
                 continue
             if path.suffix == ".po":
-                rank, units = _po_units(path, language)
+                rank, units = _po_pairs(path, language)
             else:
-                rank, units = _tmx_units(path, language, source_language)
+                rank, units = _tmx_pairs(path, language, source_language)
             _store(db, language, path.name, rank, units)
             db.execute(
                 "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
@@ -437,3 +452,106 @@ def _remove(path: Path) -> None:
     """An SQLite file with its write-ahead log: all three go, or the log outlives its base."""
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+# Importing a TMX file ---------------------------------------------------------
+
+
+class ImportAction(enum.Enum):
+    STORE = "store"  # no memory of that name yet
+    REPLACE = "replace"  # a different memory of that name, replaced as --force asked
+    KEEP = "keep"  # the same units are stored under that name already
+
+
+@dataclass(frozen=True)
+class ImportStep:
+    """What importing a TMX file does in one target language."""
+
+    language: str
+    units: tuple[tuple[str, str, str], ...]  # (source, translation, date)
+    path: Path  # translations/<language>/<file name>.tmx
+    action: ImportAction
+
+    @property
+    def count(self) -> int:
+        return len(set(self.units))
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """Every language's step, decided before anything is written."""
+
+    steps: tuple[ImportStep, ...]
+    skipped: int  # units of the file without a source-language variant
+
+
+def _stored_units(path: Path, language: str, source_language: str) -> set | None:
+    """The units of a memory stored earlier; None when there is none."""
+    if not path.is_file():
+        return None
+    try:
+        return set(tmx.translations(tmx.read(path, source_language=source_language), language))
+    except PressdistError:
+        return set()  # unreadable counts as different: replaced only with --force
+
+
+def plan_import(
+    workspace, file: Path, *, language: str | None = None, force: bool = False
+) -> ImportPlan:
+    """What importing ``file`` would store, for ``language`` or every target language.
+
+    Refused, before anything is written, so that a refused import leaves
+    every language's memory as it was: a language asked for that the file
+    lacks, a file with none of the workspace's languages, and a different
+    memory already stored under the same name (unless ``force``).
+    """
+    source = workspace.config.source_language
+    memory = tmx.read(file, source_language=source)
+    wanted = [workspace.target_language(language)] if language else workspace.config.languages
+    steps = []
+    for code in wanted:
+        units = tmx.translations(memory, code)
+        if not units:
+            if language:
+                raise InputError(
+                    f"TMX file has no units in {Language.parse(code).bcp47}",
+                    path=file,
+                    hint="check the xml:lang codes, e.g. en, zh-CN",
+                )
+            continue
+        dest = workspace.language_dir(code) / (Path(file).stem + ".tmx")
+        stored = _stored_units(dest, code, source)
+        if stored is None:
+            action = ImportAction.STORE
+        elif stored == set(units):
+            action = ImportAction.KEEP
+        elif force:
+            action = ImportAction.REPLACE
+        else:
+            raise InputError(
+                f"a different memory is already stored as {dest.relative_to(workspace.root)}",
+                path=file,
+                hint="pass --force to replace it, or rename the file to keep both",
+            )
+        steps.append(ImportStep(code, tuple(units), dest, action))
+    if not steps:
+        raise InputError(
+            "TMX file has no units in any target language of this workspace",
+            path=file,
+            hint="languages: " + ", ".join(workspace.config.languages),
+        )
+    return ImportPlan(tuple(steps), memory.skipped)
+
+
+def store(workspace, step: ImportStep) -> None:
+    """Carry out one step of an import: write the memory file and index it now."""
+    if step.action is ImportAction.KEEP:
+        return
+    text = tmx.dumps(
+        list(step.units),
+        step.language,
+        source_language=workspace.config.source_language,
+        tool_version=__version__,
+    )
+    atomic_write(step.path, text)
+    open_memory(workspace, step.language).close()  # indexed now, not at the next extract

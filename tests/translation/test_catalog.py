@@ -11,10 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pressdist.errors import InputError
 from pressdist.source.release import load_release
 from pressdist.translation import poformat
-from pressdist.translation.catalog import catalog_stats, extract, keyed_segments, load_catalog
+from pressdist.translation.catalog import extract
+from pressdist.translation.pofile import load_catalog
+from pressdist.translation.units import catalog_stats, keyed_segments
 from pressdist.workspace import Workspace
 
 RID = "2019-11-04-isa-foshan"
@@ -239,44 +240,6 @@ def test_layout_matches_msgcat_for_any_text(tmp_path, msgid, msgstr):
     gnu = subprocess.run(["msgcat", str(path)], capture_output=True, text=True)
     assert gnu.returncode == 0, gnu.stderr
     assert gnu.stdout == path.read_text(encoding="utf-8")
-
-
-def test_load_catalog_names_file_and_line_of_a_syntax_error(tmp_path):
-    path = tmp_path / "en" / "x.po"
-    path.parent.mkdir()
-    path.write_text('msgid ""\nmsgstr ""\n\nmsgid "ok"\nmsgstr "unterminated\n', encoding="utf-8")
-    with pytest.raises(InputError) as err:
-        load_catalog(path, language="en")
-    assert err.value.path == path and err.value.line == 5
-    assert "syntax error" in err.value.message
-
-
-def test_load_catalog_refuses_language_contradicting_its_folder(tmp_path):
-    path = tmp_path / "x.po"
-    path.write_text(
-        'msgid ""\nmsgstr ""\n"Language: zh_CN\\n"\n"Content-Type: text/plain; charset=UTF-8\\n"\n',
-        encoding="utf-8",
-    )
-    with pytest.raises(InputError) as err:
-        load_catalog(path, language="en")
-    assert err.value.line == 3 and "zh_CN" in err.value.message
-    assert load_catalog(path, language="zh-CN").metadata["Language"] == "zh_CN"
-    path.write_text(path.read_text(encoding="utf-8").replace("zh_CN", "zh_Hans"), "utf-8")
-    assert load_catalog(path, language="zh_CN").metadata["Language"] == "zh_Hans"
-    path.write_text(path.read_text(encoding="utf-8").replace("zh_Hans", "zh_TW"), "utf-8")
-    with pytest.raises(InputError):
-        load_catalog(path, language="zh_CN")
-
-
-def test_load_catalog_refuses_a_non_utf8_charset(tmp_path):
-    path = tmp_path / "x.po"
-    path.write_bytes(
-        b'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=ISO-8859-1\\n"\n\n'
-        b'msgid "Gr\xfc\xdfe"\nmsgstr "Greetings"\n'
-    )
-    with pytest.raises(InputError) as err:
-        load_catalog(path)
-    assert "ISO-8859-1" in err.value.message and err.value.line == 3
 
 
 def test_status_counts_catalog_against_current_release(tmp_workspace):

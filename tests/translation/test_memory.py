@@ -6,11 +6,21 @@ import os
 from pathlib import Path
 
 import polib
+import pytest
 
+from pressdist.errors import InputError
 from pressdist.source.release import load_release
 from pressdist.translation import poformat
-from pressdist.translation.catalog import extract, load_catalog
-from pressdist.translation.memory import INDEX_NAME, open_memory, rebuild
+from pressdist.translation.catalog import extract
+from pressdist.translation.memory import (
+    INDEX_NAME,
+    ImportAction,
+    open_memory,
+    plan_import,
+    rebuild,
+    store,
+)
+from pressdist.translation.pofile import load_catalog
 from pressdist.workspace import Workspace
 
 FIRST = "2019-11-04-isa-foshan"
@@ -196,3 +206,31 @@ def test_a_tmx_memory_is_read_with_the_workspace_source_language(tmp_workspace):
     with open_memory(ws, "de") as memory:
         match = memory.lookup("The ISA was founded in 2016.")
     assert match is not None and match.target == "Die ISA wurde 2016 gegründet."
+
+
+def _office_tmx(path: Path, target: str) -> Path:
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<tmx version="1.4"><header srclang="de"/>'
+        f'<body><tu><tuv xml:lang="de"><seg>{ALLIANCE}</seg></tuv>'
+        f'<tuv xml:lang="en"><seg>{target}</seg></tuv></tu></body></tmx>\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_an_import_is_planned_whole_before_anything_is_written(tmp_workspace, tmp_path):
+    ws = Workspace.open(tmp_workspace)
+    first = _office_tmx(tmp_path / "office.tmx", "The ISA was founded in April 2016.")
+    [step] = plan_import(ws, first, language="en").steps
+    assert step.action is ImportAction.STORE and step.count == 1
+    assert not step.path.exists()
+    store(ws, step)
+    with open_memory(ws, "en") as memory:
+        assert memory.lookup(ALLIANCE).origin == "office.tmx"
+    assert plan_import(ws, first).steps[0].action is ImportAction.KEEP
+    other = _office_tmx(tmp_path / "office.tmx", "The ISA dates from 2016.")
+    with pytest.raises(InputError, match="different memory"):
+        plan_import(ws, other)
+    assert plan_import(ws, other, force=True).steps[0].action is ImportAction.REPLACE
+    with pytest.raises(InputError, match="no units in zh-CN"):
+        plan_import(ws, other, language="zh_CN")

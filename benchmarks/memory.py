@@ -310,9 +310,9 @@ def run_pressdist(root: Path, expected: dict) -> dict:
     keyed = keyed_segments(release)
     from rapidfuzz import fuzz  # noqa: F401
 
-    from pressdist.languages import english_name, plural_forms
+    from pressdist.languages import Language
 
-    english_name("en"), plural_forms("en")
+    Language.parse("en").english_name, Language.parse("en").plural_forms  # noqa: B018
     rebuilt = not (ws.state_dir / "memory.sqlite3").exists()
     t0 = time.perf_counter()
     if "--rebuild" in sys.argv:

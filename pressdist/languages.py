@@ -184,32 +184,3 @@ def negotiate(requested: str, available: Iterable[Language]) -> Language | None:
     # Prefer the bare language (en) over a regional one (en_US) when both exist.
     candidates.sort(key=lambda a: (len(a.split("_")), a))
     return candidates[0]
-
-
-# Until every caller holds a Language: the same answers for a code string.
-def normalize(code: str) -> str:
-    return _normalize(code)
-
-
-def bcp47(code: str) -> str:
-    return Language.parse(code).bcp47
-
-
-def is_cjk(code: str) -> bool:
-    return Language.parse(code).is_cjk
-
-
-def babel_locale(code: str) -> Locale:
-    return Language.parse(code).locale
-
-
-def own_name(code: str) -> str:
-    return Language.parse(code).own_name
-
-
-def english_name(code: str) -> str:
-    return Language.parse(code).english_name
-
-
-def plural_forms(code: str) -> str:
-    return Language.parse(code).plural_forms

@@ -289,15 +289,24 @@ def _read_header(fh: TextIO, path: Path, problems: list[Diagnostic]) -> _Header 
 
 
 MAX_ROW_LINES = 20  # physical lines one row may span (cells with Alt+Enter line breaks)
-_OPEN = "a quote opened in this row is never closed"
 
 
-def _parse_row(text: str, delim: str) -> list[str] | str:
-    """The cells of ``text``, or why it cannot be read (``_OPEN`` for an unclosed quote)."""
+@dataclass(frozen=True)
+class _Unreadable:
+    """Why a row cannot be read; ``open_quote`` when it may go on on the next line."""
+
+    why: str
+    open_quote: bool = False
+
+
+def _parse_row(text: str, delim: str) -> list[str] | _Unreadable:
+    """The cells of ``text``, or why it cannot be read."""
     try:
         return next(csv.reader([text], delimiter=delim, strict=True), [])
     except csv.Error as exc:
-        return _OPEN if "end of data" in str(exc) else f"broken quoting ({exc})"
+        if "end of data" in str(exc):
+            return _Unreadable("a quote opened in this row is never closed", open_quote=True)
+        return _Unreadable(f"broken quoting ({exc})")
 
 
 def _fits(row: list[str], width: int) -> bool:
@@ -307,7 +316,7 @@ def _fits(row: list[str], width: int) -> bool:
 
 def _records(
     fh: Iterable[str], first: int, delim: str, width: int
-) -> Iterator[tuple[int, list[str] | str]]:
+) -> Iterator[tuple[int, list[str] | _Unreadable]]:
     """``(line, cells)`` for each row, or ``(line, why)`` for a row that cannot be read.
 
     Row by row, not one csv.reader over the file: a stray quote then costs one
@@ -330,10 +339,12 @@ def _records(
         if not text.strip():
             continue
         row = _parse_row(text, delim)
-        if row == _OPEN:
+        if isinstance(row, _Unreadable) and row.open_quote:
             taken: list[tuple[int, str]] = []
-            joined: list[str] | str = _OPEN
-            while joined == _OPEN and len(taken) < MAX_ROW_LINES - 1:
+            joined: list[str] | _Unreadable = row
+            while isinstance(joined, _Unreadable) and joined.open_quote:
+                if len(taken) >= MAX_ROW_LINES - 1:
+                    break
                 following = next_line()
                 if following is None:
                     break
@@ -355,12 +366,16 @@ def _one_line(cell: str) -> str:
 
 
 def _cells(
-    row: list[str] | str, header: _Header, path: Path, line: int, problems: list[Diagnostic]
+    row: list[str] | _Unreadable,
+    header: _Header,
+    path: Path,
+    line: int,
+    problems: list[Diagnostic],
 ) -> dict[str, str] | None:
     """Column -> one-line value of a row; None for a blank row or one that is broken."""
-    if isinstance(row, str):
+    if isinstance(row, _Unreadable):
         problems.append(
-            Diagnostic(path, line, ERROR, row, 'a cell with quotes must start and end with "')
+            Diagnostic(path, line, ERROR, row.why, 'a cell with quotes must start and end with "')
         )
         return None
     if not "".join(row).strip():

@@ -64,18 +64,7 @@ def check(
 def _as_json(report: list) -> dict:
     return {
         "findings": [f.to_dict() for _id, r in report for f in r.findings],
-        "readiness": [
-            {
-                "release": rid,
-                "language": r.language,
-                "sendable": r.sendable,
-                "serves": r.serves,
-                "translated": r.translated,
-                "total": r.total,
-                "reasons": r.reasons,
-            }
-            for rid, r in report
-        ],
+        "readiness": [{"release": rid, **r.to_dict()} for rid, r in report],
     }
 
 

@@ -158,7 +158,7 @@ def _plan_table(plan: Plan):
     from rich.markup import escape
     from rich.table import Table
 
-    from pressdist import languages
+    from pressdist.languages import Language, is_known
 
     cfg = plan.workspace.config
     table = Table(
@@ -177,7 +177,7 @@ def _plan_table(plan: Plan):
         if fallback:
             asked += f" ({fallback} by fallback)"
         table.add_row(
-            f"{lang} {languages.own_name(lang)}" if languages.is_known(lang) else lang,
+            f"{lang} {Language.parse(lang).own_name}" if is_known(lang) else lang,
             str(line.recipients),
             str(line.to_send),
             str(line.already_sent),

@@ -132,23 +132,7 @@ def status(
             s = catalog_stats(ws, release, language)
             rows.append((rid, language, s))
     if as_json:
-        data = [
-            {
-                "release": rid,
-                "language": language,
-                "translated": s.translated,
-                "fuzzy": s.fuzzy,
-                "untranslated": s.untranslated,
-                "total": s.total,
-                "translated_words": s.translated_words,
-                "fuzzy_words": s.fuzzy_words,
-                "untranslated_words": s.untranslated_words,
-                "total_words": s.total_words,
-                "percent": round(s.percent, 1),
-                "complete": s.complete,
-            }
-            for rid, language, s in rows
-        ]
+        data = [{"release": rid, "language": language, **s.to_dict()} for rid, language, s in rows]
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         from rich import box

@@ -48,6 +48,17 @@ class Readiness:
         """What makes ``pressdist check`` exit 1: not sendable, or an error-level finding."""
         return not self.sendable or any(f.level == ERROR for f in self.findings)
 
+    def to_dict(self) -> dict:
+        """The verdict as ``check --json`` shows it (findings are listed on their own)."""
+        return {
+            "language": self.language,
+            "sendable": self.sendable,
+            "serves": self.serves,
+            "translated": self.translated,
+            "total": self.total,
+            "reasons": self.reasons,
+        }
+
 
 def _lines(path: Path | None, units: list[Unit], limit: int = 5) -> str:
     """``x.po:12, :40, :77, …``: where to look, without repeating the path."""

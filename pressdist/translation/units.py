@@ -185,6 +185,21 @@ class Stats:
     def complete(self) -> bool:
         return self.fuzzy == 0 and self.untranslated == 0
 
+    def to_dict(self) -> dict:
+        """The counts as ``status --json`` shows them."""
+        return {
+            "translated": self.translated,
+            "fuzzy": self.fuzzy,
+            "untranslated": self.untranslated,
+            "total": self.total,
+            "translated_words": self.translated_words,
+            "fuzzy_words": self.fuzzy_words,
+            "untranslated_words": self.untranslated_words,
+            "total_words": self.total_words,
+            "percent": round(self.percent, 1),
+            "complete": self.complete,
+        }
+
 
 def words(text: str) -> int:
     return len(text.split())

@@ -1,36 +1,71 @@
 """pressdist: German press releases, translated with a memory, checked, and sent.
 
-The library is usable without the CLI: ``Workspace.find()`` opens the workspace
-around the current directory, and every command of the CLI is a call on it or on
-one of the modules named in docs/.
+The library is usable without the CLI. ``pressdist.api`` holds the press
+office's job as functions (``open_workspace``, ``import_release``,
+``extract``, ``check``, ``render``, ``plan_send``, ``send``, ...); they and the
+main value types are importable from here::
+
+    import pressdist
+    ws = pressdist.open_workspace()
+
+docs/architecture.md shows the layers underneath.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pressdist.version import __version__
 
-__version__ = "0.1.0"
+_API = {
+    "check",
+    "extract",
+    "findings",
+    "import_release",
+    "open_workspace",
+    "plan_send",
+    "preview",
+    "release",
+    "render",
+    "send",
+    "send_test",
+    "status",
+}
+_VALUES = {
+    "PressdistError": "pressdist.errors",
+    "Language": "pressdist.languages",
+    "Release": "pressdist.source.release",
+    "Segment": "pressdist.source.release",
+    "Workspace": "pressdist.workspace",
+}
 
-__all__ = ["PressdistError", "Release", "Segment", "Workspace", "__version__"]
-
-if TYPE_CHECKING:
-    from pressdist.errors import PressdistError
-    from pressdist.source.release import Release, Segment
-    from pressdist.workspace import Workspace
+__all__ = [  # noqa: F822 (loaded on first use by __getattr__)
+    "Language",
+    "PressdistError",
+    "Release",
+    "Segment",
+    "Workspace",
+    "__version__",
+    "check",
+    "extract",
+    "findings",
+    "import_release",
+    "open_workspace",
+    "plan_send",
+    "preview",
+    "release",
+    "render",
+    "send",
+    "send_test",
+    "status",
+]
 
 
 def __getattr__(name: str) -> object:
-    # Lazy, so that `pressdist --help` does not pay for modules it never uses.
-    if name == "Workspace":
-        from pressdist.workspace import Workspace
+    # start-up: `pressdist --help` imports this package; the library behind the
+    # names (babel, polib, the engine) loads only when a script asks for one.
+    import importlib
 
-        return Workspace
-    if name in ("Release", "Segment"):
-        from pressdist.source import release
-
-        return getattr(release, name)
-    if name == "PressdistError":
-        from pressdist.errors import PressdistError
-
-        return PressdistError
-    raise AttributeError(name)
+    if name in _API:
+        return getattr(importlib.import_module("pressdist.api"), name)
+    if name in _VALUES:
+        return getattr(importlib.import_module(_VALUES[name]), name)
+    raise AttributeError(f"module 'pressdist' has no attribute {name!r}")

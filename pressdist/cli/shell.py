@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from typer.core import TyperGroup
 
-from pressdist import __version__
 from pressdist.errors import PressdistError
+from pressdist.version import __version__
 
 if TYPE_CHECKING:
     from rich.console import Console

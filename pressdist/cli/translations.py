@@ -221,10 +221,10 @@ def memory_export(
     ] = None,
 ) -> None:
     """Write the memory of one language as TMX 1.4b (srclang de)."""
-    from pressdist import __version__
     from pressdist.files import atomic_write
     from pressdist.translation import tmx
     from pressdist.translation.memory import open_memory
+    from pressdist.version import __version__
 
     ws = open_workspace()
     language = _languages(ws, lang)[0]

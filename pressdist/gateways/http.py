@@ -30,10 +30,10 @@ from urllib.parse import quote, urlsplit
 # this module only when an http gateway is built, so no other command pays it.
 import httpx
 
-from pressdist import __version__
 from pressdist.errors import GatewayError
 from pressdist.gateways._settings import Table
 from pressdist.sending.gateway import Envelope, GatewayBase, Outcome, Result
+from pressdist.version import __version__
 from pressdist.workspace import GatewayConfig
 
 _KEYS = {"type", "api", "url", "domain", "token_env", "concurrency", "timeout", "ca_file"}

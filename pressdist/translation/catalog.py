@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 
 import polib
 
-from pressdist import __version__
 from pressdist.files import atomic_write
 from pressdist.languages import Language
 from pressdist.translation import poformat
 from pressdist.translation.memory import Match, Memory, similarity
 from pressdist.translation.pofile import load_catalog
 from pressdist.translation.units import Stats, catalog_units, count, keyed_segments
+from pressdist.version import __version__
 
 if TYPE_CHECKING:
     from pressdist.source.release import Release, Segment

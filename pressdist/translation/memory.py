@@ -28,13 +28,13 @@ from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
-from pressdist import __version__
 from pressdist.errors import InputError, PressdistError
 from pressdist.files import atomic_write
 from pressdist.languages import Language
 from pressdist.translation import tmx
 from pressdist.translation.pofile import load_catalog
 from pressdist.translation.units import State, entry_state
+from pressdist.version import __version__
 
 INDEX_NAME = "memory.sqlite3"
 _SCHEMA_VERSION = 7

@@ -15,20 +15,6 @@ from __future__ import annotations
 
 from pressdist.version import __version__
 
-_API = {
-    "check",
-    "extract",
-    "findings",
-    "import_release",
-    "open_workspace",
-    "plan_send",
-    "preview",
-    "release",
-    "render",
-    "send",
-    "send_test",
-    "status",
-}
 _VALUES = {
     "PressdistError": "pressdist.errors",
     "Language": "pressdist.languages",
@@ -57,6 +43,10 @@ __all__ = [  # noqa: F822 (loaded on first use by __getattr__)
     "send_test",
     "status",
 ]
+
+
+# What pressdist.api provides: every public name that is no value type.
+_API = set(__all__) - set(_VALUES) - {"__version__"}
 
 
 def __getattr__(name: str) -> object:

@@ -41,21 +41,6 @@ from pressdist.translation.memory import open_memory
 from pressdist.translation.units import Stats, catalog_stats
 from pressdist.workspace import Workspace
 
-__all__ = [
-    "check",
-    "extract",
-    "findings",
-    "import_release",
-    "open_workspace",
-    "plan_send",
-    "preview",
-    "release",
-    "render",
-    "send",
-    "send_test",
-    "status",
-]
-
 
 def open_workspace(folder: Path | str | None = None) -> Workspace:
     """The workspace in ``folder``, or the one around the current directory."""

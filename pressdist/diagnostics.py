@@ -23,6 +23,12 @@ def location(path: Path | str | None, line: int | None = None) -> str:
     return f"{path}:{line}" if line else str(path)
 
 
+def located(message: str, path: Path | str | None, line: int | None = None) -> str:
+    """``path:line: message``, the one line a person reads (the message alone without a path)."""
+    where = location(path, line)
+    return f"{where}: {message}" if where else message
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """Something wrong at a place a person can open and fix."""
@@ -38,5 +44,4 @@ class Diagnostic:
         return location(self.path, self.line)
 
     def __str__(self) -> str:
-        where = self.location
-        return f"{where}: {self.message}" if where else self.message
+        return located(self.message, self.path, self.line)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pressdist.diagnostics import location
+from pressdist.diagnostics import located, location
 
 
 class PressdistError(Exception):
@@ -37,8 +37,7 @@ class PressdistError(Exception):
         return location(self.path, self.line)
 
     def __str__(self) -> str:
-        where = self.location
-        return f"{where}: {self.message}" if where else self.message
+        return located(self.message, self.path, self.line)
 
 
 class ConfigError(PressdistError):

@@ -108,18 +108,11 @@ def dumps(release: Release) -> str:
     """The release file's text. ``loads(dumps(r))`` gives ``r`` back."""
     out = [FENCE, f"date = {release.date.isoformat()}"]
     out.append(f"title = {_toml_string(release.title)}")
-    if release.lead:
-        out.append(f"lead = {_toml_string(release.lead)}")
-    if release.author:
-        out.append(f"author = {_toml_string(release.author)}")
-    if release.place:
-        out.append(f"place = {_toml_string(release.place)}")
-    if release.embargo:
-        out.append(f"embargo = {release.embargo.isoformat()}")
-    if release.embargo_note:
-        out.append(f"embargo_note = {_toml_string(release.embargo_note)}")
-    if release.contact:
-        out.append(f"contact = {_toml_string(release.contact)}")
+    for key in ("lead", "author", "place", "embargo", "embargo_note", "contact"):
+        value = getattr(release, key)
+        if value:
+            shown = value.isoformat() if key == "embargo" else _toml_string(value)
+            out.append(f"{key} = {shown}")
     out.append(FENCE)
     out.append("")
     out.append("\n\n".join(p.strip() for p in release.paragraphs))

@@ -1,7 +1,7 @@
 """The `pressdist` command: a thin Typer shell over the library.
 
 Commands live in the modules of this package, one per stage of the flow
-(releases, translations, quality, sending); each only parses arguments, calls
+(releases, translations, quality, lists, sending); each only parses arguments, calls
 the library and prints. Errors reach the user through ``main()`` alone: one
 line, a hint, a non-zero exit, never a traceback. Heavy libraries are imported
 inside the commands, so `pressdist --help` stays as fast as a bare Typer app.
@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import sys
 
-# Command modules register themselves on `app` when imported, in the order of
-# the flow (the order `pressdist --help` lists them in).
-from pressdist.cli import quality, releases, sending, translations  # noqa: E402, F401, I001
 from pressdist.cli.shell import app, console, report_error
 from pressdist.errors import PressdistError
+
+# Command modules register themselves on `app` when imported, in the order of
+# the flow: the order `pressdist --help` lists them in.
+# isort: off
+from pressdist.cli import releases  # noqa: F401
+from pressdist.cli import translations  # noqa: F401
+from pressdist.cli import quality  # noqa: F401
+from pressdist.cli import lists  # noqa: F401
+from pressdist.cli import sending  # noqa: F401
+
+# isort: on
 
 __all__ = ["app", "main"]
 

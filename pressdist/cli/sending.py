@@ -1,6 +1,6 @@
-"""Commands for lists and sending: recipients check/show, send, log.
+"""Commands for sending: send, log.
 
-Thin: parse arguments, call ``recipients``, ``send`` and ``journal``, print
+Thin: parse arguments, call ``sending``, print
 with Rich. Confirmation, the progress bars and the exit status live here;
 deciding who gets what does not.
 
@@ -17,139 +17,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pressdist.cli.shell import HelpGroup, app, console, open_workspace, shown_path, warn
-from pressdist.diagnostics import NOTE, location
+from pressdist.cli.lists import print_problems
+from pressdist.cli.shell import app, console, fitted_table, open_workspace, warn
+from pressdist.diagnostics import NOTE
 from pressdist.errors import PressdistError
 
 if TYPE_CHECKING:
-    from pressdist.diagnostics import Diagnostic
     from pressdist.sending.journal import Journal
     from pressdist.sending.plan import Plan
     from pressdist.sending.report import Report
     from pressdist.workspace import Workspace
-
-recipients_app = typer.Typer(
-    cls=HelpGroup,
-    help="Check and show distribution lists (recipients/<list>.csv).",
-    no_args_is_help=True,
-)
-app.add_typer(recipients_app, name="recipients")
-
-_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
-
-
-def _print_problems(problems: list[Diagnostic], *, limit_notes: int = 20) -> None:
-    from rich.markup import escape
-
-    err = console(stderr=True)
-    notes = 0
-    for p in problems:
-        if p.level == NOTE:
-            notes += 1
-            if notes > limit_notes:
-                continue
-        where = f"{escape(location(shown_path(p.path), p.line))}: " if p.path else ""
-        err.print(
-            f"{where}[{_STYLE[p.level]}]{p.level}:[/] {escape(p.message)}",
-            soft_wrap=True,
-        )
-    if notes > limit_notes:
-        err.print(f"… and {notes - limit_notes} more notes")
-
-
-@recipients_app.command("check")
-def recipients_check(
-    lists: Annotated[list[str], typer.Argument(help="List names (recipients/NAME.csv) or files.")],
-) -> None:
-    """Check lists row by row and count recipients per language; exit 1 on problems."""
-    from rich.table import Table
-
-    from pressdist.audience.lists import ERROR, WARNING, choose_cached, iter_recipients, open_lists
-
-    ws = open_workspace()
-    files = open_lists(ws, lists)
-    problems: list[Diagnostic] = []
-    counts: dict[tuple[str, str, str], int] = {}
-    chosen: dict = {}
-    total = 0
-    for rcpt in iter_recipients(files, problems):
-        choice = choose_cached(rcpt, ws.config, chosen)
-        k = (rcpt.language or "—", choice.language, choice.how)
-        counts[k] = counts.get(k, 0) + 1
-        total += 1
-    _print_problems(problems)
-    table = Table(title=f"{total} recipients on {', '.join(f.name for f in files)}")
-    table.add_column("Asked for")
-    table.add_column("Gets")
-    table.add_column("How")
-    table.add_column("Recipients", justify="right")
-    order = ws.config.all_languages
-    for (asked, gets, how), n in sorted(
-        counts.items(), key=lambda kv: (order.index(kv[0][1]), -kv[1], kv[0][0])
-    ):
-        table.add_row(asked, gets, how, str(n))
-    console().print(table)
-    for f in files:
-        if f.encoding.startswith("cp"):
-            console().print(f"{shown_path(f.path)}: read as Windows-1252")
-    errors = sum(p.level == ERROR for p in problems)
-    warnings = sum(p.level == WARNING for p in problems)
-    if errors or warnings:
-        console(stderr=True).print(
-            f"[bold red]{_count(errors, 'error')}[/], [yellow]{_count(warnings, 'warning')}[/]:"
-            " fix the rows above"
-        )
-        raise typer.Exit(1)
-    console().print("No problems.")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
-@recipients_app.command("show")
-def recipients_show(
-    name: Annotated[str, typer.Argument(help="List name (recipients/NAME.csv) or file.")],
-) -> None:
-    """Show a list: every recipient once, with the language their mail will be in."""
-    from rich.markup import escape
-
-    from pressdist.audience.lists import choose_cached, iter_recipients, open_lists
-
-    ws = open_workspace()
-    files = open_lists(ws, [name])
-    problems: list[Diagnostic] = []
-    chosen: dict = {}
-    # Names and organisations are people's text: "[Online]" is not Rich markup.
-    rows = [
-        [
-            str(rcpt.line),
-            escape(rcpt.address),
-            escape(rcpt.name),
-            rcpt.language or "—",
-            choose_cached(rcpt, ws.config, chosen).language,
-            escape(rcpt.organisation),
-        ]
-        for rcpt in iter_recipients(files, problems)
-    ]
-    table, left_out = _fitted_table(
-        f"{escape(files[0].name)} ({escape(shown_path(files[0].path))})",
-        [
-            ("Line", True, {"justify": "right", "no_wrap": True}),
-            ("E-mail", True, {"no_wrap": True}),
-            ("Name", True, {"min_width": 10}),
-            ("Language", True, {"no_wrap": True}),
-            ("Gets", True, {"no_wrap": True}),
-            ("Organisation", False, {"min_width": 12}),
-        ],
-        rows,
-    )
-    table.caption = f"{len(rows)} recipients"
-    console().print(table)
-    if left_out:
-        console().print(f"[dim]Left out to fit the terminal: {', '.join(left_out)}.[/]")
-    _print_problems(problems)
-
 
 # send -------------------------------------------------------------------------
 
@@ -367,7 +244,7 @@ def _plan(ws: Workspace, release_id: str, lists: list[str], **options: Any) -> P
     try:
         return planning.plan(ws, release_id, lists, **options)
     except planning.ListProblems as exc:
-        _print_problems(exc.problems)
+        print_problems(exc.problems)
         raise
 
 
@@ -390,7 +267,7 @@ def _send_test(plan: Plan, to: str) -> None:
 
 def _show_plan(plan: Plan) -> None:
     """The plan table, with what the lists and the journal say before sending."""
-    _print_problems([p for p in plan.problems if p.level != NOTE])
+    print_problems([p for p in plan.problems if p.level != NOTE])
     notes = sum(p.level == NOTE for p in plan.problems)
     if notes:
         console().print(f"{notes} notes about the lists; `pressdist recipients check` shows them.")
@@ -442,7 +319,7 @@ def _exit(report: Report, release_id: str) -> None:
     from pressdist.errors import GatewayError
 
     if report.failures:
-        table, left_out = _fitted_table(
+        table, left_out = fitted_table(
             "Not delivered",
             [
                 ("Address", True, {"no_wrap": True}),
@@ -544,45 +421,6 @@ def _export(
         print(json.dumps(rows, ensure_ascii=False, indent=2))
 
 
-def _fitted_table(title: str, columns: list[tuple[str, bool, dict]], rows: list[list[str]]):  # type: ignore[no-untyped-def]
-    """A table that fits the terminal by leaving out optional columns, never by cutting ids.
-
-    ``columns`` are (header, required, Rich column options). Rich squeezes a
-    table that is too wide until addresses and release ids end in "…" or
-    stand one letter per line; rather than that, optional columns go, from
-    the last one backwards, and a note says where the full record is.
-    """
-    from rich import box
-    from rich.cells import cell_len
-    from rich.table import Table
-
-    def width(i: int) -> int:
-        header, _required, options = columns[i]
-        if "min_width" in options:  # a column allowed to wrap needs only this much
-            return options["min_width"]
-        # Cells are plain or escaped text: their length is (at most) their width.
-        return max(
-            cell_len(line)
-            for cell in [header, *(row[i] for row in rows)]
-            for line in cell.split("\n")
-        )
-
-    widths = [width(i) + 3 for i in range(len(columns))]  # + padding and separator
-    keep = list(range(len(columns)))
-    for i in reversed(range(len(columns))):
-        if sum(widths[k] for k in keep) <= console().width:
-            break
-        if not columns[i][1]:
-            keep.remove(i)
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    for i in keep:
-        table.add_column(columns[i][0], **columns[i][2])
-    for row in rows:
-        table.add_row(*(row[i] for i in keep))
-    left_out = [columns[i][0] for i in range(len(columns)) if i not in keep]
-    return table, left_out
-
-
 def _runs_table(journal) -> None:  # type: ignore[no-untyped-def]
     runs = journal.runs()
     if not runs:
@@ -609,7 +447,7 @@ def _runs_table(journal) -> None:  # type: ignore[no-untyped-def]
             ]
         )
     right = {"justify": "right", "no_wrap": True}
-    table, left_out = _fitted_table(
+    table, left_out = fitted_table(
         "Sends",
         [
             ("Run", True, right),
@@ -649,7 +487,7 @@ def _deliveries_table(journal, release_id: str | None, failed: bool) -> None:  #
         ]
         for d in deliveries
     ]
-    table, left_out = _fitted_table(
+    table, left_out = fitted_table(
         f"Deliveries of {release_id}" if release_id else "Failed deliveries",
         [
             ("Address", True, {"no_wrap": True}),

@@ -140,3 +140,42 @@ def report_error(exc: PressdistError) -> None:
     err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
     if exc.hint:
         err.print(f"[dim]hint:[/] {escape(exc.hint)}", soft_wrap=True)
+
+
+def fitted_table(title: str, columns: list[tuple[str, bool, dict]], rows: list[list[str]]):  # type: ignore[no-untyped-def]
+    """A table that fits the terminal by leaving out optional columns, never by cutting ids.
+
+    ``columns`` are (header, required, Rich column options). Rich squeezes a
+    table that is too wide until addresses and release ids end in "…" or
+    stand one letter per line; rather than that, optional columns go, from
+    the last one backwards, and a note says where the full record is.
+    """
+    from rich import box
+    from rich.cells import cell_len
+    from rich.table import Table
+
+    def width(i: int) -> int:
+        header, _required, options = columns[i]
+        if "min_width" in options:  # a column allowed to wrap needs only this much
+            return options["min_width"]
+        # Cells are plain or escaped text: their length is (at most) their width.
+        return max(
+            cell_len(line)
+            for cell in [header, *(row[i] for row in rows)]
+            for line in cell.split("\n")
+        )
+
+    widths = [width(i) + 3 for i in range(len(columns))]  # + padding and separator
+    keep = list(range(len(columns)))
+    for i in reversed(range(len(columns))):
+        if sum(widths[k] for k in keep) <= console().width:
+            break
+        if not columns[i][1]:
+            keep.remove(i)
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for i in keep:
+        table.add_column(columns[i][0], **columns[i][2])
+    for row in rows:
+        table.add_row(*(row[i] for i in keep))
+    left_out = [columns[i][0] for i in range(len(columns)) if i not in keep]
+    return table, left_out

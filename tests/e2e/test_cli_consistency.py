@@ -247,3 +247,12 @@ def test_importing_a_release_over_itself_does_not_warn_about_itself(example_work
     result = cli("import", FIXTURE_RELEASE, "--force", cwd=example_workspace)
     assert result.code == 0, result.output
     assert "same date and title" not in result.output
+
+
+def test_help_lists_the_commands_in_the_order_of_the_flow(cli, tmp_path) -> None:
+    result = cli("--help", cwd=tmp_path)
+    assert result.code == 0
+    rows = result.stdout.split("Commands:", 1)[1].splitlines()
+    commands = [row.split()[0] for row in rows if row.startswith("  ") and row[2] != " "]
+    flow = ["init", "import", "releases", "extract", "status", "check", "preview", "send", "log"]
+    assert commands == flow + ["memory", "recipients"]

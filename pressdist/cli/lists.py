@@ -1,0 +1,140 @@
+"""Commands for distribution lists: recipients check, recipients show.
+
+Thin: open the lists through ``audience.lists``, print what it found, row by
+row with file:line. Library modules and Rich's parts are imported inside the
+commands (start-up: `pressdist --help` imports none of them).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pressdist.cli.shell import HelpGroup, app, console, fitted_table, open_workspace, shown_path
+from pressdist.diagnostics import NOTE, location
+
+if TYPE_CHECKING:
+    from pressdist.diagnostics import Diagnostic
+
+recipients_app = typer.Typer(
+    cls=HelpGroup,
+    help="Check and show distribution lists (recipients/<list>.csv).",
+    no_args_is_help=True,
+)
+app.add_typer(recipients_app, name="recipients")
+
+_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
+
+
+def print_problems(problems: list[Diagnostic], *, limit_notes: int = 20) -> None:
+    from rich.markup import escape
+
+    err = console(stderr=True)
+    notes = 0
+    for p in problems:
+        if p.level == NOTE:
+            notes += 1
+            if notes > limit_notes:
+                continue
+        where = f"{escape(location(shown_path(p.path), p.line))}: " if p.path else ""
+        err.print(
+            f"{where}[{_STYLE[p.level]}]{p.level}:[/] {escape(p.message)}",
+            soft_wrap=True,
+        )
+    if notes > limit_notes:
+        err.print(f"… and {notes - limit_notes} more notes")
+
+
+@recipients_app.command("check")
+def recipients_check(
+    lists: Annotated[list[str], typer.Argument(help="List names (recipients/NAME.csv) or files.")],
+) -> None:
+    """Check lists row by row and count recipients per language; exit 1 on problems."""
+    from rich.table import Table
+
+    from pressdist.audience.lists import ERROR, WARNING, choose_cached, iter_recipients, open_lists
+
+    ws = open_workspace()
+    files = open_lists(ws, lists)
+    problems: list[Diagnostic] = []
+    counts: dict[tuple[str, str, str], int] = {}
+    chosen: dict = {}
+    total = 0
+    for rcpt in iter_recipients(files, problems):
+        choice = choose_cached(rcpt, ws.config, chosen)
+        k = (rcpt.language or "—", choice.language, choice.how)
+        counts[k] = counts.get(k, 0) + 1
+        total += 1
+    print_problems(problems)
+    table = Table(title=f"{total} recipients on {', '.join(f.name for f in files)}")
+    table.add_column("Asked for")
+    table.add_column("Gets")
+    table.add_column("How")
+    table.add_column("Recipients", justify="right")
+    order = ws.config.all_languages
+    for (asked, gets, how), n in sorted(
+        counts.items(), key=lambda kv: (order.index(kv[0][1]), -kv[1], kv[0][0])
+    ):
+        table.add_row(asked, gets, how, str(n))
+    console().print(table)
+    for f in files:
+        if f.encoding.startswith("cp"):
+            console().print(f"{shown_path(f.path)}: read as Windows-1252")
+    errors = sum(p.level == ERROR for p in problems)
+    warnings = sum(p.level == WARNING for p in problems)
+    if errors or warnings:
+        console(stderr=True).print(
+            f"[bold red]{_count(errors, 'error')}[/], [yellow]{_count(warnings, 'warning')}[/]:"
+            " fix the rows above"
+        )
+        raise typer.Exit(1)
+    console().print("No problems.")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+@recipients_app.command("show")
+def recipients_show(
+    name: Annotated[str, typer.Argument(help="List name (recipients/NAME.csv) or file.")],
+) -> None:
+    """Show a list: every recipient once, with the language their mail will be in."""
+    from rich.markup import escape
+
+    from pressdist.audience.lists import choose_cached, iter_recipients, open_lists
+
+    ws = open_workspace()
+    files = open_lists(ws, [name])
+    problems: list[Diagnostic] = []
+    chosen: dict = {}
+    # Names and organisations are people's text: "[Online]" is not Rich markup.
+    rows = [
+        [
+            str(rcpt.line),
+            escape(rcpt.address),
+            escape(rcpt.name),
+            rcpt.language or "—",
+            choose_cached(rcpt, ws.config, chosen).language,
+            escape(rcpt.organisation),
+        ]
+        for rcpt in iter_recipients(files, problems)
+    ]
+    table, left_out = fitted_table(
+        f"{escape(files[0].name)} ({escape(shown_path(files[0].path))})",
+        [
+            ("Line", True, {"justify": "right", "no_wrap": True}),
+            ("E-mail", True, {"no_wrap": True}),
+            ("Name", True, {"min_width": 10}),
+            ("Language", True, {"no_wrap": True}),
+            ("Gets", True, {"no_wrap": True}),
+            ("Organisation", False, {"min_width": 12}),
+        ],
+        rows,
+    )
+    table.caption = f"{len(rows)} recipients"
+    console().print(table)
+    if left_out:
+        console().print(f"[dim]Left out to fit the terminal: {', '.join(left_out)}.[/]")
+    print_problems(problems)

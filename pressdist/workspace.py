@@ -206,12 +206,12 @@ def load_config(path: Path) -> Config:
         ) from None
     _check(data, _SCHEMA, "", path, text)
     cfg = Config(path=path)
-    cfg.organisation = data.get("organisation", "")
-    cfg.sender = data.get("sender", "")
-    cfg.reply_to = data.get("reply_to", "")
-    source = data.get("source_language", "de")
+    cfg.organisation = data.get("organisation", cfg.organisation)
+    cfg.sender = data.get("sender", cfg.sender)
+    cfg.reply_to = data.get("reply_to", cfg.reply_to)
+    source = data.get("source_language", cfg.source_language)
     cfg.source_language = _language(source, "source_language", path, text)
-    langs = data.get("languages", ["en", "zh_CN"])
+    langs = data.get("languages", cfg.languages)
     cfg.languages = [_language(c, "languages", path, text) for c in langs]
     if cfg.source_language in cfg.languages:
         raise ConfigError(
@@ -220,9 +220,9 @@ def load_config(path: Path) -> Config:
             line=_line_of(text, "languages"),
             hint="list only the languages you translate into",
         )
-    cfg.contact = data.get("contact", "").strip("\n")
+    cfg.contact = data.get("contact", cfg.contact).strip("\n")
     memory = data.get("memory", {})
-    cfg.memory_threshold = memory.get("threshold", 75)
+    cfg.memory_threshold = memory.get("threshold", cfg.memory_threshold)
     if not 1 <= cfg.memory_threshold <= 100:
         raise ConfigError(
             "'memory.threshold' must be between 1 and 100",
@@ -230,9 +230,9 @@ def load_config(path: Path) -> Config:
             line=_line_of(text, "threshold"),
         )
     readiness = data.get("readiness", {})
-    cfg.min_translated = readiness.get("min_translated", 100)
-    cfg.allow_fuzzy = readiness.get("allow_fuzzy", False)
-    cfg.allow_warnings = readiness.get("allow_warnings", True)
+    cfg.min_translated = readiness.get("min_translated", cfg.min_translated)
+    cfg.allow_fuzzy = readiness.get("allow_fuzzy", cfg.allow_fuzzy)
+    cfg.allow_warnings = readiness.get("allow_warnings", cfg.allow_warnings)
     fallback = {}
     for key, chain in data.get("fallback", {}).items():
         if not isinstance(chain, list):

@@ -13,6 +13,8 @@ docs/architecture.md shows the layers underneath.
 
 from __future__ import annotations
 
+import importlib
+
 from pressdist.version import __version__
 
 _VALUES = {
@@ -52,8 +54,6 @@ _API = set(__all__) - set(_VALUES) - {"__version__"}
 def __getattr__(name: str) -> object:
     # start-up: `pressdist --help` imports this package; the library behind the
     # names (babel, polib, the engine) loads only when a script asks for one.
-    import importlib
-
     if name in _API:
         return getattr(importlib.import_module("pressdist.api"), name)
     if name in _VALUES:

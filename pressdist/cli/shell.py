@@ -150,6 +150,7 @@ def fitted_table(title: str, columns: list[tuple[str, bool, dict]], rows: list[l
     stand one letter per line; rather than that, optional columns go, from
     the last one backwards, and a note says where the full record is.
     """
+    # start-up: as for Console above.
     from rich import box
     from rich.cells import cell_len
     from rich.table import Table

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple, TextIO
 
 from pressdist import languages
 from pressdist.diagnostics import ERROR, NOTE, WARNING, Diagnostic, location
@@ -39,11 +39,13 @@ __all__ = [
     "WARNING",
     "Choice",
     "ListFile",
+    "ListRow",
     "Recipient",
     "choose_cached",
     "choose_language",
     "detect_encoding",
     "iter_recipients",
+    "list_rows",
     "open_lists",
     "read_list",
 ]
@@ -316,8 +318,9 @@ def _fits(row: list[str], width: int) -> bool:
 
 def _records(
     fh: Iterable[str], first: int, delim: str, width: int
-) -> Iterator[tuple[int, list[str] | _Unreadable]]:
-    """``(line, cells)`` for each row, or ``(line, why)`` for a row that cannot be read.
+) -> Iterator[tuple[int, int, list[str] | _Unreadable]]:
+    """``(line, last line, cells)`` for each row, or ``(line, line, why)`` for one
+    that cannot be read.
 
     Row by row, not one csv.reader over the file: a stray quote then costs one
     row (reported), not every row after it. But Excel writes a line break typed
@@ -352,10 +355,10 @@ def _records(
                 text += "\n" + following[1].rstrip("\r\n")
                 joined = _parse_row(text, delim)
             if isinstance(joined, list) and _fits(joined, width):
-                yield start, joined
+                yield start, taken[-1][0], joined
                 continue
             back.extend(reversed(taken))
-        yield start, row
+        yield start, start, row
 
 
 def _one_line(cell: str) -> str:
@@ -427,7 +430,7 @@ def _language_problem(
 
 def _recipient(
     cells: dict[str, str],
-    header: _Header,
+    has_language_column: bool,
     problems: list[Diagnostic],
     known: dict[str, bool],
     *,
@@ -442,8 +445,7 @@ def _recipient(
         problems.append(Diagnostic(path, line, ERROR, f"invalid address: {exc}"))
         return None
     language = cells.get("language", "")
-    has_column = "language" in header.columns
-    found = _language_problem(address, language, has_column, known, path, line)
+    found = _language_problem(address, language, has_language_column, known, path, line)
     if found:
         problems.append(found)
         if found.level == ERROR:
@@ -471,6 +473,46 @@ def _recipient(
     )
 
 
+class ListRow(NamedTuple):
+    """One row of a list with cells, as written, and the physical lines it spans.
+
+    A tuple, not a dataclass: a list of a million rows makes a million of them.
+    """
+
+    line: int
+    last_line: int  # > line when a cell holds a line break
+    cells: dict[str, str]  # our column name -> its one-line value
+
+
+def list_rows(
+    path: Path, problems: list[Diagnostic], info: ListFile | None = None
+) -> Iterator[ListRow]:
+    """Every row of one list that has cells, in file order, whatever its address or language.
+
+    What ``read_list`` makes recipients of, and what erasure and access
+    (``audience.erasure``) search: a row with an unknown language is still a
+    person's row. Broken rows are problems (appended), not rows. ``info``
+    learns the encoding, separator and columns.
+    """
+    encoding, note = detect_encoding(path)
+    if note:
+        problems.append(note)
+    if info is not None:
+        info.encoding = encoding
+    with path.open(encoding=encoding, newline="") as fh:
+        header = _read_header(fh, path, problems)
+        if header is None:
+            return
+        if info is not None:
+            info.delimiter = header.delimiter
+            info.columns = [c for c in header.columns if c]
+        width = len(header.columns)
+        for line, last_line, row in _records(fh, header.line + 1, header.delimiter, width):
+            cells = _cells(row, header, path, line, problems)
+            if cells is not None:
+                yield ListRow(line, last_line, cells)
+
+
 def read_list(
     name: str, path: Path, problems: list[Diagnostic], info: ListFile | None = None
 ) -> Iterator[Recipient]:
@@ -479,26 +521,14 @@ def read_list(
     Rows with an error are not yielded. Duplicates are not this function's
     business (see ``iter_recipients``).
     """
-    encoding, note = detect_encoding(path)
-    if note:
-        problems.append(note)
     info = info if info is not None else ListFile(name, path)
-    info.encoding = encoding
-    with path.open(encoding=encoding, newline="") as fh:
-        header = _read_header(fh, path, problems)
-        if header is None:
-            return
-        info.delimiter = header.delimiter
-        info.columns = [c for c in header.columns if c]
-        known: dict[str, bool] = {}
-        width = len(header.columns)
-        for line, row in _records(fh, header.line + 1, header.delimiter, width):
-            cells = _cells(row, header, path, line, problems)
-            if cells is None:
-                continue
-            rcpt = _recipient(cells, header, problems, known, name=name, path=path, line=line)
-            if rcpt is not None:
-                yield rcpt
+    known: dict[str, bool] = {}
+    for line, _, cells in list_rows(path, problems, info):
+        rcpt = _recipient(
+            cells, "language" in info.columns, problems, known, name=name, path=path, line=line
+        )
+        if rcpt is not None:
+            yield rcpt
 
 
 # Duplicates -------------------------------------------------------------------

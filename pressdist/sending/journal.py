@@ -7,19 +7,22 @@ committed as ``sending`` *before* it is handed to a gateway and as ``sent`` or
 ``failed-*`` after, so a row still ``sending`` after a crash is exactly one that
 may or may not have gone out. ``NullJournal`` keeps the same promise about
 nothing: a test copy (``send --to``) and a dry run are delivery runs whose
-writes go nowhere. It does not decide what to send (``send`` does) and does
+writes go nowhere. On request it forgets a person (``forget``: their key and
+addresses become a hash in every table, names blanked, the file rebuilt) and
+keeps the counts. It does not decide what to send (``send`` does) and does
 not print (``pressdist log`` does).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pressdist.errors import InputError
+from pressdist.errors import InputError, PressdistError
 
 SCHEMA_VERSION = 1
 FILE_NAME = "journal.sqlite3"
@@ -424,6 +427,103 @@ class Journal:
                 (release_id, revision),
             ).fetchall()
         )
+
+    def tallies(self, release_id: str) -> list[tuple[str, str, str, int]]:
+        """``(revision, language, state, deliveries)`` of a release: what its report counts."""
+        return self.db.execute(
+            "SELECT revision, language, state, COUNT(*) FROM deliveries WHERE release_id=?"
+            " GROUP BY revision, language, state ORDER BY revision, language, state",
+            (release_id,),
+        ).fetchall()
+
+    # Erasure and access -------------------------------------------------------
+    def deliveries_of(self, recipients: Sequence[str]) -> list[Delivery]:
+        """Every delivery to one person, under any of the keys that stand for them."""
+        marks = ",".join("?" * len(recipients))
+        rows = self.db.execute(
+            f"SELECT * FROM deliveries WHERE recipient IN ({marks})"
+            " ORDER BY created_at, release_id, revision",
+            tuple(recipients),
+        )
+        return [Delivery(*r[:13], bool(r[13]), *r[14:]) for r in rows]
+
+    def forget(self, recipient: str, replacement: str) -> int:
+        """Put ``replacement`` (a hash) for one recipient everywhere; the deliveries forgotten.
+
+        Every text column of every table that holds the key or an address the
+        person was sent to gets the hash instead (so a failure text quoting the
+        address too), and their names are blanked; the rows stay, so counts
+        stay. Then the file is rebuilt and the WAL emptied: a freed page or an
+        old WAL frame would otherwise keep the text the update removed.
+        """
+        self.db.execute("PRAGMA secure_delete=ON")
+        with self._tx():
+            found = self.db.execute(
+                "SELECT address, name FROM deliveries WHERE recipient=?", (recipient,)
+            ).fetchall()
+            needles = {recipient, *(address for address, _ in found)}
+            _replace_everywhere(self.db, needles, replacement)
+            names = {name for _, name in found if name.strip()}
+            if names:
+                _replace_in(self.db, "deliveries", "last_error", names, "", recipient=replacement)
+            self.db.execute("UPDATE deliveries SET name='' WHERE recipient=?", (replacement,))
+        self._compact()
+        return len(found)
+
+    def _compact(self) -> None:
+        self.db.execute("VACUUM")
+        busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:
+            raise PressdistError(
+                "the journal is in use by another pressdist: its old pages may still be in the WAL",
+                path=self.path.with_name(self.path.name + "-wal"),
+                hint="run the same command again when no other pressdist runs here",
+            )
+
+
+def _replace_everywhere(db: sqlite3.Connection, needles: set[str], replacement: str) -> None:
+    """``needles`` (any case) become ``replacement`` in every text of every table."""
+    tables = [
+        name
+        for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    for table in tables:
+        for column in [row[1] for row in db.execute(f'PRAGMA table_info("{table}")')]:
+            _replace_in(db, table, column, needles, replacement)
+
+
+def _replace_in(
+    db: sqlite3.Connection,
+    table: str,
+    column: str,
+    needles: set[str],
+    replacement: str,
+    *,
+    recipient: str | None = None,
+) -> None:
+    pattern = re.compile(
+        "|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)), re.IGNORECASE
+    )
+    db.create_function(
+        "pressdist_replace",
+        1,
+        lambda v: pattern.sub(replacement, v) if isinstance(v, str) else v,
+        deterministic=True,
+    )
+    # LIKE first (in C, case-blind for ASCII): Python sees only the rows that may match.
+    where = " OR ".join(f'"{column}" LIKE ?' for _ in needles)
+    args: list[str] = [f"%{n}%" for n in needles]
+    if recipient is not None:
+        where = f"recipient=? AND ({where})"
+        args.insert(0, recipient)
+    # OR REPLACE: a person sent the same revision again after an earlier erasure
+    # keeps one row for it, as anyone does.
+    db.execute(
+        f'UPDATE OR REPLACE "{table}" SET "{column}"=pressdist_replace("{column}") WHERE {where}',
+        args,
+    )
 
 
 class NullJournal:

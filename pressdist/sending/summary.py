@@ -1,0 +1,99 @@
+"""The per-release report (``pressdist report``): what the journal says a release achieved.
+
+Owns the tally per revision and language: sent, failed (for good or after
+the retries ran out), not settled (still pending or in flight), and the
+readers who said no since: suppressed and unsubscribed, which the suppression
+list fills (``None`` until it exists: unknown, not zero). It reads the journal
+only and prints nothing; ``pressdist log`` shows the single deliveries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+from pressdist.sending import journal as jr
+from pressdist.sending.log import open_log
+
+if TYPE_CHECKING:
+    from pressdist.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class SummaryLine:
+    """One revision's deliveries in one language."""
+
+    revision: str
+    language: str
+    sent: int = 0
+    failed: int = 0
+    unsettled: int = 0  # pending or sending: a stopped or crashed run
+    suppressed: int | None = None  # since the send; None: no suppression list to ask
+    unsubscribed: int | None = None
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.failed + self.unsettled
+
+
+@dataclass(frozen=True)
+class Summary:
+    release_id: str
+    lines: tuple[SummaryLine, ...]
+
+    @property
+    def sent(self) -> int:
+        return sum(line.sent for line in self.lines)
+
+    @property
+    def failed(self) -> int:
+        return sum(line.failed for line in self.lines)
+
+    @property
+    def unsettled(self) -> int:
+        return sum(line.unsettled for line in self.lines)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "release_id": self.release_id,
+            "sent": self.sent,
+            "failed": self.failed,
+            "unsettled": self.unsettled,
+            "lines": [asdict(line) | {"total": line.total} for line in self.lines],
+        }
+
+
+_FAILED = (jr.FAILED_PERMANENT, jr.FAILED_TRANSIENT)
+
+
+def summarise(workspace: Workspace, release_id: str) -> Summary:
+    """The report of ``release_id``; refuses an id that is neither a release nor ever sent."""
+    journal = open_log(workspace, release_id)
+    if journal is None:
+        return Summary(release_id, ())
+    with journal:
+        tallies = journal.tallies(release_id)
+        order = {run.revision: i for i, run in reversed(list(enumerate(journal.runs(release_id))))}
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for revision, language, state, n in tallies:
+        line = counts.setdefault((revision, language), {"sent": 0, "failed": 0, "unsettled": 0})
+        field = "sent" if state == jr.SENT else "failed" if state in _FAILED else "unsettled"
+        line[field] += n
+    said_no = _said_no_since(workspace, release_id)
+    lines = [
+        SummaryLine(revision, language, **tally, **said_no.get((revision, language), {}))
+        for (revision, language), tally in sorted(
+            counts.items(), key=lambda kv: (order.get(kv[0][0], len(order)), kv[0])
+        )
+    ]
+    return Summary(release_id, tuple(lines))
+
+
+def _said_no_since(
+    workspace: Workspace, release_id: str
+) -> dict[tuple[str, str], dict[str, int | None]]:
+    """Per (revision, language): ``suppressed`` and ``unsubscribed`` since the send.
+
+    The one place the report meets the suppression list; empty (unknown) until it exists.
+    """
+    return {}

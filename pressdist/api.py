@@ -28,11 +28,13 @@ from pressdist.mail.render import RenderedMessage
 from pressdist.mail.render import render as render_language
 from pressdist.quality.checks import Finding, check_release
 from pressdist.quality.readiness import Readiness, readiness
-from pressdist.sending import delivery
+from pressdist.sending import delivery, privacy
 from pressdist.sending import plan as planning
 from pressdist.sending.gateway import Gateway
 from pressdist.sending.plan import Plan
+from pressdist.sending.privacy import Forgotten, Person
 from pressdist.sending.report import Progress, Report
+from pressdist.sending.summary import Summary, summarise
 from pressdist.source.intake import Intake, prepare_import, write_import
 from pressdist.source.release import Release, load_release
 from pressdist.translation.catalog import ExtractResult
@@ -145,3 +147,22 @@ def send(plan: Plan, *, dry_run: bool = False, progress: Progress | None = None)
 def send_test(plan: Plan, address: str) -> Report:
     """``pressdist send --to``: a test copy of every sendable language; no journal."""
     return delivery.send_test(plan, address)
+
+
+def report(workspace: Workspace, release_id: str) -> Summary:
+    """``pressdist report``: sent, failed and not settled per revision and language."""
+    return summarise(workspace, release_id)
+
+
+def forget(workspace: Workspace, address: str) -> Forgotten:
+    """``pressdist recipients forget``: erase a person from every list and the journal.
+
+    Whole or not at all: a list that cannot be rewritten is refused before
+    anything changes. Run twice, the second run finds nothing left.
+    """
+    return privacy.forget(workspace, address)
+
+
+def export_person(workspace: Workspace, address: str) -> Person:
+    """``pressdist recipients export``: what the lists and the journal hold about a person."""
+    return privacy.export_person(workspace, address)

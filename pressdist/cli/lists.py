@@ -1,4 +1,4 @@
-"""Commands for distribution lists: recipients check, recipients show.
+"""Commands for distribution lists: recipients check, show, forget, export.
 
 Thin: open the lists through ``audience.lists``, print what it found, row by
 row with file:line. Library modules and Rich's parts are imported inside the
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 recipients_app = typer.Typer(
     cls=HelpGroup,
-    help="Check and show distribution lists (recipients/<list>.csv).",
+    help="Check and show distribution lists (recipients/<list>.csv); forget or export a person.",
     no_args_is_help=True,
 )
 app.add_typer(recipients_app, name="recipients")
@@ -138,3 +138,104 @@ def recipients_show(
     if left_out:
         console().print(f"[dim]Left out to fit the terminal: {', '.join(left_out)}.[/]")
     print_problems(problems)
+
+
+@recipients_app.command("forget")
+def recipients_forget(
+    address: Annotated[str, typer.Argument(help="The person's e-mail address, in any case.")],
+) -> None:
+    """Erase a person: their rows from every list, their address from the journal (Art. 17).
+
+    Every other byte of each list stays as it was; the journal keeps its
+    counts with a hash for the address. Run again, it says nothing is left.
+    """
+    from rich.markup import escape
+
+    from pressdist.api import forget
+
+    ws = open_workspace()
+    done = forget(ws, address)
+    out = console()
+    for change in done.lists:
+        for first, last in change.rows:
+            lines = f"{first}" if first == last else f"{first}-{last}"
+            out.print(f"{escape(shown_path(change.path))}:{lines}: row removed")
+    if done.journal_rows:
+        out.print(
+            f"journal: {_count(done.journal_rows, 'delivery')} kept with the address's hash,"
+            " the name blanked"
+        )
+    if not done.changed:
+        out.print("Nothing left to forget: no list row and no journal entry names this address.")
+    else:
+        out.print(
+            f"Forgotten: {_count(done.list_rows, 'list row')} removed,"
+            f" {_count(done.journal_rows, 'journal delivery')} pseudonymised."
+        )
+    if done.mentions:
+        err = console(stderr=True)
+        for path, line in done.mentions:
+            err.print(
+                f"{escape(location(shown_path(path), line))}: [yellow]warning:[/] this line still"
+                " names the address but is not a readable row; remove it by hand"
+            )
+        raise typer.Exit(1)
+
+
+@recipients_app.command("export")
+def recipients_export(
+    address: Annotated[str, typer.Argument(help="The person's e-mail address, in any case.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on standard output.")] = False,
+) -> None:
+    """Everything the workspace holds about one person: list rows and deliveries (Art. 15)."""
+    from pressdist.api import export_person
+
+    person = export_person(open_workspace(), address)
+    if as_json:
+        import json
+
+        print(json.dumps(person.to_dict(), ensure_ascii=False, indent=2))
+        return
+    _print_person(person)
+
+
+def _print_person(person) -> None:  # type: ignore[no-untyped-def]
+    from rich.markup import escape
+
+    out = console()
+    out.print(f"[bold]{escape(person.address)}[/] (hash {person.hash})")
+    if not person.rows:
+        out.print("On no list.")
+    for row in person.rows:
+        out.print(f"{escape(location(shown_path(row.path), row.line))}:")
+        for column, value in row.cells.items():
+            out.print(f"  {column}: {escape(value)}")
+    if not person.deliveries:
+        out.print("No deliveries in the journal.")
+        return
+    rows = [
+        [
+            d.release_id,
+            d.language,
+            d.state,
+            (d.sent_at or "—")[:19].replace("T", " "),
+            d.revision,
+            d.created_at[:19].replace("T", " "),
+        ]
+        for d in person.deliveries
+    ]
+    table, _ = fitted_table(
+        _count(len(person.deliveries), "delivery"),
+        [
+            ("Release", True, {"no_wrap": True}),
+            ("Lang", True, {"no_wrap": True}),
+            ("State", True, {"no_wrap": True}),
+            ("Sent (UTC)", True, {"min_width": 10}),
+            ("Revision", False, {"no_wrap": True}),
+            ("Created (UTC)", False, {"min_width": 10}),
+        ],
+        rows,
+    )
+    out.print(table)
+    if person.suppression:
+        out.print(f"Suppression list: {_count(len(person.suppression), 'entry')}.")

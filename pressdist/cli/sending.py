@@ -1,4 +1,4 @@
-"""Commands for sending: send, log.
+"""Commands for sending: send, log, report.
 
 Thin: parse arguments, call ``sending``, print
 with Rich. Confirmation, the progress bars and the exit status live here;
@@ -383,6 +383,61 @@ def log(
     finally:
         if journal is not None:
             journal.close()
+
+
+@app.command()
+def report(
+    release_id: Annotated[str, typer.Argument(metavar="ID", help="Release id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on standard output.")] = False,
+) -> None:
+    """What a release achieved: sent, failed, and who said no since, per language."""
+    from pressdist.api import report as summarise
+
+    summary = summarise(open_workspace(), release_id)
+    if as_json:
+        import json
+
+        print(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+        return
+    if not summary.lines:
+        console().print(f"Nothing sent yet for {release_id}.")
+        return
+    console().print(_summary_table(summary))
+
+
+def _summary_table(summary):  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    def shown(n: int | None) -> str:
+        return "—" if n is None else str(n)
+
+    table = Table(title=f"Report of {summary.release_id}")
+    table.add_column("Revision", no_wrap=True)
+    table.add_column("Language", no_wrap=True)
+    for column in ("Sent", "Failed", "Not settled", "Suppressed since", "Unsubscribed since"):
+        table.add_column(column, justify="right")
+    for line in summary.lines:
+        table.add_row(
+            line.revision,
+            line.language,
+            str(line.sent),
+            str(line.failed),
+            str(line.unsettled),
+            shown(line.suppressed),
+            shown(line.unsubscribed),
+        )
+    table.add_row(
+        "total",
+        "",
+        str(summary.sent),
+        str(summary.failed),
+        str(summary.unsettled),
+        "",
+        "",
+        style="bold",
+    )
+    table.caption = "— : not known yet (no suppression list in this workspace)"
+    return table
 
 
 def _export(

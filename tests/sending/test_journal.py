@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sqlite3
@@ -173,3 +174,60 @@ def test_counts_per_run_say_what_each_send_achieved(journal):
     journal.mark_sending(first, [attempt("a@example.org"), attempt("b@example.org")])
     journal.record([("rev1", "a@example.org", jr.SENT, "ok")])
     assert journal.counts_per_run() == {(first, jr.SENT): 1, (first, jr.SENDING): 1}
+
+
+# Forgetting a person -----------------------------------------------------------
+
+HASH = "0" * 63 + "1"
+
+
+def sent_to(j: jr.Journal, key: str, address: str, name: str, revision: str = "rev1") -> None:
+    run = j.start_run("2019-11-04-isa-foshan", revision, ["presse"], "outbox", False)
+    j.mark_sending(run, [dataclasses.replace(attempt(key, revision), address=address, name=name)])
+    j.record([(revision, key, jr.FAILED_PERMANENT, f"550 <{address}> unknown, {name}")])
+
+
+def files_bytes(path: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+def test_forget_leaves_no_trace_of_address_or_name_in_the_file_or_its_wal(tmp_path):
+    path = tmp_path / jr.FILE_NAME
+    with jr.Journal(path) as j:
+        sent_to(j, "li.wei@example.com", "Li.Wei@Example.com", "Wei Lixiang")
+        sent_to(j, "anna@example.org", "anna@example.org", "Anna Becker")
+        assert b"Wei Lixiang" in files_bytes(path)
+        assert j.forget("li.wei@example.com", HASH) == 1
+        assert path.with_name(path.name + "-wal").stat().st_size == 0
+        data = files_bytes(path).lower()
+        for trace in (b"li.wei@example.com", b"wei lixiang", b"lixiang"):
+            assert trace not in data
+        assert b"anna becker" in data  # only that person is forgotten
+        (mine,) = j.deliveries_of([HASH])
+        assert (mine.recipient, mine.address, mine.name) == (HASH, HASH, "")
+        assert mine.last_error == f"550 <{HASH}> unknown, "
+        assert (mine.state, mine.language, mine.attempts) == (jr.FAILED_PERMANENT, "en", 1)
+        assert j.counts("rev1") == {jr.FAILED_PERMANENT: 2}
+
+
+def test_forget_twice_changes_nothing_the_second_time(journal):
+    sent_to(journal, "li@example.com", "li@example.com", "Li")
+    assert journal.forget("li@example.com", HASH) == 1
+    assert journal.forget("li@example.com", HASH) == 0
+    assert len(journal.deliveries_of([HASH])) == 1
+
+
+def test_a_person_sent_again_after_an_erasure_keeps_one_row_per_revision(journal):
+    sent_to(journal, "li@example.com", "li@example.com", "Li")
+    journal.forget("li@example.com", HASH)
+    sent_to(journal, "li@example.com", "li@example.com", "Li")
+    sent_to(journal, "li@example.com", "li@example.com", "Li", revision="rev2")
+    assert journal.forget("li@example.com", HASH) == 2
+    assert sorted(d.revision for d in journal.deliveries_of([HASH])) == ["rev1", "rev2"]
+
+
+def test_tallies_count_per_revision_language_and_state(journal):
+    sent_to(journal, "a@example.org", "a@example.org", "A")
+    sent_to(journal, "b@example.org", "b@example.org", "B")
+    assert journal.tallies("2019-11-04-isa-foshan") == [("rev1", "en", jr.FAILED_PERMANENT, 2)]
+    assert journal.tallies("another") == []

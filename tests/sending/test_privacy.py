@@ -1,0 +1,93 @@
+"""Erasure and access across the workspace: lists, journal and the suppression call site."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import pressdist
+from pressdist.errors import PressdistError
+from pressdist.gateways.memory import MemoryGateway
+from pressdist.sending import privacy
+from pressdist.sending.plan import journal_path
+from pressdist.workspace import Workspace
+
+RELEASE = "2019-11-04-isa-foshan"
+PERSON = "li.wei@example.com"
+
+
+@pytest.fixture
+def ws(example_workspace: Path) -> Workspace:
+    ws = pressdist.open_workspace(example_workspace)
+    pressdist.send(pressdist.plan_send(ws, RELEASE, ["presse"], gateway=MemoryGateway()))
+    return ws
+
+
+def journal_bytes(ws: Workspace) -> bytes:
+    path = journal_path(ws)
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+def test_forget_takes_the_person_off_the_list_and_out_of_the_journal(ws):
+    assert PERSON.encode() in journal_bytes(ws)
+    done = pressdist.forget(ws, "Li.Wei@Example.COM")
+    assert (done.list_rows, done.journal_rows) == (1, 1)
+    assert [c.path.name for c in done.lists] == ["presse.csv"]
+    assert PERSON.encode() not in journal_bytes(ws)
+    assert "Li Wei" not in journal_bytes(ws).decode("utf-8", "replace")
+    assert PERSON not in (ws.recipients_dir / "presse.csv").read_text("utf-8")
+    assert pressdist.report(ws, RELEASE).sent == 12
+
+
+def test_forget_leaves_its_erased_entry_through_the_one_call_site(ws, monkeypatch):
+    left: list[tuple[Workspace, str]] = []
+    monkeypatch.setattr(privacy, "_leave_erased_entry", lambda w, a: left.append((w, a)))
+    pressdist.forget(ws, PERSON)
+    pressdist.forget(ws, PERSON)
+    assert left == [(ws, PERSON), (ws, PERSON)]
+
+
+def test_forget_twice_says_nothing_is_left(ws):
+    assert pressdist.forget(ws, PERSON).changed
+    again = pressdist.forget(ws, PERSON)
+    assert not again.changed
+    assert again.lists == ()
+
+
+def test_a_read_only_list_stops_forget_before_the_journal_changes(ws):
+    before = journal_bytes(ws)
+    lst = ws.recipients_dir / "presse.csv"
+    os.chmod(lst, 0o444)
+    with pytest.raises(PressdistError) as caught:
+        pressdist.forget(ws, PERSON)
+    assert caught.value.path == lst
+    assert PERSON.encode() in journal_bytes(ws)
+    assert journal_bytes(ws) == before
+
+
+def test_forget_without_a_journal_creates_none(example_workspace):
+    ws = pressdist.open_workspace(example_workspace)
+    assert pressdist.forget(ws, PERSON).list_rows == 1
+    assert not journal_path(ws).exists()
+
+
+def test_export_shows_the_rows_and_the_deliveries(ws):
+    person = pressdist.export_person(ws, "LI.WEI@example.com")
+    (row,) = person.rows
+    assert (row.path.name, row.line, row.cells["name"]) == ("presse.csv", 8, "Li Wei")
+    (delivery,) = person.deliveries
+    assert (delivery.release_id, delivery.language, delivery.state) == (RELEASE, "zh_CN", "sent")
+    data = person.to_dict()
+    assert data["rows"][0]["cells"]["email"] == PERSON
+    assert data["deliveries"][0]["sent_at"] == delivery.sent_at
+    assert data["suppression"] == []
+
+
+def test_export_after_forget_shows_only_the_pseudonymous_deliveries(ws):
+    pressdist.forget(ws, PERSON)
+    person = pressdist.export_person(ws, PERSON)
+    assert person.rows == ()
+    (delivery,) = person.deliveries
+    assert (delivery.address, delivery.name) == (person.hash, "")

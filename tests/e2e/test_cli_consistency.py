@@ -254,5 +254,16 @@ def test_help_lists_the_commands_in_the_order_of_the_flow(cli, tmp_path) -> None
     assert result.code == 0
     rows = result.stdout.split("Commands:", 1)[1].splitlines()
     commands = [row.split()[0] for row in rows if row.startswith("  ") and row[2] != " "]
-    flow = ["init", "import", "releases", "extract", "status", "check", "preview", "send", "log"]
+    flow = [
+        "init",
+        "import",
+        "releases",
+        "extract",
+        "status",
+        "check",
+        "preview",
+        "send",
+        "log",
+        "report",
+    ]
     assert commands == flow + ["memory", "recipients"]

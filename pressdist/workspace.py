@@ -357,7 +357,7 @@ def _check_unsubscribe(settings: SendSettings, path: Path, text: str) -> None:
             check_unsubscribe_mailto(settings.unsubscribe_mailto)
     except ValueError as exc:
         raise error(
-            "unsubscribe_mailto", str(exc), "write no name, no <> and no ?subject"
+            "unsubscribe_mailto", str(exc), "write the address alone: no name, no <>, no ?subject"
         ) from None
     env = settings.unsubscribe_secret_env
     if env and not _ENV_NAME.match(env):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 from pressdist.errors import ConfigError, InputError
 from pressdist.files import atomic_write, read_text
@@ -35,8 +36,11 @@ class SendSettings:
     max_attempts: int = 5  # per delivery and run, the first included
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 300.0
+    # https://... with {token} (signed, see mail.unsubscribe) or {email}; "": none
     unsubscribe_url: str = ""
-    unsubscribe_mailto: str = ""
+    unsubscribe_mailto: str = ""  # one address; the token goes into its subject
+    unsubscribe_secret_env: str = ""  # the environment variable holding the signing key
+    unsubscribe_max_age_days: int = 730  # how long a signed link keeps working
     message_id_domain: str | None = None  # None: the sender's domain
 
 
@@ -266,7 +270,115 @@ def _send_settings(table: dict[str, Any], path: Path, text: str) -> SendSettings
     for key in ("retry_base_seconds", "retry_max_seconds"):
         if key in values:
             values[key] = float(values[key])
-    return SendSettings(**values)
+    settings = SendSettings(**values)
+    _check_unsubscribe(settings, path, text)
+    return settings
+
+
+# Placeholders an unsubscribe URL may hold, filled per recipient by mail.unsubscribe.
+UNSUBSCRIBE_PLACEHOLDERS = ("token", "email")
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+# RFC 3986 characters without the quote and the comma (a List-Unsubscribe
+# parser may split there), plus the braces of a placeholder.
+_URL_CHARS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&()*+;=%{}]*$")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+# Anything that would end the address or add a second one, in a header or a mailto: URI.
+_NOT_IN_MAILTO = re.compile(r"[\s<>(),;:\"'\[\]\\?&%/=]")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_unsubscribe_url(url: str) -> None:
+    """Refuse (ValueError saying why) a URL that may not become a link in every mail.
+
+    It goes into a header between ``<>`` and into an ``href``: only https (http
+    only for this machine, for tests), a host, the characters of a URL, and no
+    placeholder but ``{token}`` and ``{email}``, outside the host.
+    """
+    if not url.isascii() or not _URL_CHARS.match(url):
+        bad = next(c for c in url if not c.isascii() or not _URL_CHARS.match(c))
+        raise ValueError(
+            f"unsubscribe URL {url!r} contains {bad!r}; a URL here has no spaces, quotes, "
+            "commas, angle brackets or non-ASCII characters (write a host in its xn-- form)"
+        )
+    if re.search(r"%(?![0-9A-Fa-f]{2})", url):
+        raise ValueError(f"unsubscribe URL {url!r} has a '%' that starts no %XX escape")
+    names = _PLACEHOLDER.findall(url)
+    unknown = [n for n in names if n not in UNSUBSCRIBE_PLACEHOLDERS]
+    if unknown or "{" in _PLACEHOLDER.sub("", url) or "}" in _PLACEHOLDER.sub("", url):
+        shown = f"{{{unknown[0]}}}" if unknown else "a stray brace"
+        raise ValueError(
+            f"unsubscribe URL {url!r} has {shown}; the placeholders are {{token}} and {{email}}"
+        )
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme.lower() not in ("https", "http") or not host:
+        raise ValueError(f"unsubscribe URL {url!r} must be https://HOST/...")
+    if parts.scheme.lower() == "http" and host not in _LOCAL_HOSTS:
+        raise ValueError(
+            f"unsubscribe URL {url!r} must be https (http only for localhost, in tests)"
+        )
+    if "@" in parts.netloc or "{" in parts.netloc:
+        raise ValueError(f"unsubscribe URL {url!r}: the host may hold no user name or placeholder")
+    try:
+        _ = parts.port  # raises for a port that is not a number in range
+    except ValueError:
+        raise ValueError(f"unsubscribe URL {url!r} has an invalid port") from None
+
+
+def check_unsubscribe_mailto(value: str) -> str:
+    """The one address of ``unsubscribe_mailto`` (``mailto:`` dropped), or ValueError.
+
+    Only its shape is checked here: one address and nothing that could end it
+    or add a header entry. Its syntax is ``mail.addresses``' business.
+    """
+    addr = value[len("mailto:") :] if value.lower().startswith("mailto:") else value
+    local, at, domain = addr.rpartition("@")
+    if not at or not local or not domain or "@" in local or _NOT_IN_MAILTO.search(addr):
+        raise ValueError(
+            f"unsubscribe_mailto {value!r} must be one address such as abmelden@example.org"
+        )
+    return addr
+
+
+def _check_unsubscribe(settings: SendSettings, path: Path, text: str) -> None:
+    """The unsubscribe keys of ``[send]``, each error at its line."""
+
+    def error(key: str, message: str, hint: str | None = None) -> ConfigError:
+        line = line_in_table(text, ("send",), key)
+        return ConfigError(message, path=path, line=line, hint=hint)
+
+    try:
+        if settings.unsubscribe_url:
+            check_unsubscribe_url(settings.unsubscribe_url)
+    except ValueError as exc:
+        raise error("unsubscribe_url", str(exc)) from None
+    try:
+        if settings.unsubscribe_mailto:
+            check_unsubscribe_mailto(settings.unsubscribe_mailto)
+    except ValueError as exc:
+        raise error(
+            "unsubscribe_mailto", str(exc), "write the address alone: no name, no <>, no ?subject"
+        ) from None
+    env = settings.unsubscribe_secret_env
+    if env and not _ENV_NAME.match(env):
+        raise error(
+            "unsubscribe_secret_env",
+            "'send.unsubscribe_secret_env' must name an environment variable, not hold a secret",
+            hint='e.g. unsubscribe_secret_env = "PRESSDIST_UNSUBSCRIBE_SECRET"',
+        )
+    if "{token}" in settings.unsubscribe_url and not env:
+        raise error(
+            "unsubscribe_url",
+            "'send.unsubscribe_url' uses {token} but 'send.unsubscribe_secret_env' is not set",
+            hint='add unsubscribe_secret_env = "PRESSDIST_UNSUBSCRIBE_SECRET" to [send] '
+            "and export that variable with a long random value",
+        )
+    if settings.unsubscribe_max_age_days < 1:
+        raise error(
+            "unsubscribe_max_age_days",
+            f"'send.unsubscribe_max_age_days' must be 1 or more, "
+            f"not {settings.unsubscribe_max_age_days}",
+        )
 
 
 @dataclass(frozen=True)
@@ -459,8 +571,10 @@ allow_warnings = true
 [send]
 gateway = "outbox"
 max_attempts = 5
-# unsubscribe_url = "https://example.org/press/unsubscribe?address={{email}}"
+# Signed per recipient: {{token}} says who and which list, and cannot be forged.
+# unsubscribe_url = "https://example.org/press/unsubscribe?t={{token}}"
 # unsubscribe_mailto = "unsubscribe@example.org"
+# unsubscribe_secret_env = "PRESSDIST_UNSUBSCRIBE_SECRET"
 
 [gateways.outbox]
 # The default gateway writes every mail into a Maildir; no server needed.

@@ -228,3 +228,64 @@ def test_a_file_that_cannot_be_written_is_one_clear_error_and_leaves_no_temp_fil
     with pytest.raises(PressdistError, match="a file stands where its folder should be"):
         atomic_write(blocker / "out.txt", "text")
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["blocker", "folder"]
+
+
+# [send] unsubscribe settings ------------------------------------------------------
+
+_SEND = 'sender = "presse@example.org"\n\n[send]\nmax_attempts = 3\n'
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ('unsubscribe_url = "javascript:alert(document.cookie)"', "https://HOST"),
+        ('unsubscribe_url = "http://example.org/abmelden?t={token}"', "https"),
+        ('unsubscribe_url = "https://example.org/u?e={email}>, <https://evil"', "'>'"),
+        ('unsubscribe_url = "https://example.org/u?a=1,2"', "','"),
+        ('unsubscribe_url = "https://example.org/u?e=\\"{email}\\""', "'\"'"),
+        ('unsubscribe_url = "https://example.org/u?e={adresse}"', "{adresse}"),
+        ('unsubscribe_url = "https://example.org/u?e={email"', "stray brace"),
+        ('unsubscribe_url = "https:///abmelden"', "HOST"),
+        ('unsubscribe_url = "https://{email}.example.org/"', "host"),
+        ('unsubscribe_url = "https://bücher.example/abmelden"', "xn--"),
+        ('unsubscribe_url = "https://example.org/u?t={token}"', "unsubscribe_secret_env"),
+        ('unsubscribe_mailto = "mailto:a>, <https://evil"', "one address"),
+        ('unsubscribe_mailto = "Presse <abmelden@example.org>"', "one address"),
+        ('unsubscribe_mailto = "abmelden@example.org?subject=hi"', "one address"),
+        ('unsubscribe_mailto = "a@example.org, b@example.org"', "one address"),
+        ('unsubscribe_secret_env = "hunter2 is my password"', "environment variable"),
+        ("unsubscribe_max_age_days = 0", "1 or more"),
+    ],
+)
+def test_a_bad_unsubscribe_setting_is_refused_at_its_line(tmp_path, line, says):
+    path = _config(tmp_path, _SEND + "\n" + line + "\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.line == 6
+    assert err.value.path == path
+    assert says in err.value.message + (err.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        'unsubscribe_url = "https://example.org/abmelden?t={token}"\n'
+        'unsubscribe_secret_env = "PRESSDIST_UNSUBSCRIBE_SECRET"',
+        'unsubscribe_url = "https://example.org/abmelden?liste=presse&e={email}#x"',
+        'unsubscribe_url = "http://127.0.0.1:8025/abmelden?t={token}"\n'
+        'unsubscribe_secret_env = "S"',
+        'unsubscribe_url = "http://localhost/u"',
+        'unsubscribe_mailto = "abmelden@example.org"',
+        'unsubscribe_mailto = "mailto:abmelden@xn--bcher-kva.example"',
+        "unsubscribe_max_age_days = 365",
+    ],
+)
+def test_good_unsubscribe_settings_are_read_as_written(tmp_path, lines):
+    send = load_config(_config(tmp_path, _SEND + "\n" + lines + "\n")).send
+    for line in lines.split("\n"):
+        key, value = line.split(" = ")
+        assert str(getattr(send, key)) == value.strip('"')
+
+
+def test_unsubscribe_links_last_two_years_unless_configured(tmp_path):
+    assert load_config(_config(tmp_path, _SEND)).send.unsubscribe_max_age_days == 730

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pressdist.cli.shell import app, console, open_workspace, say_no_releases, shown_path
+
+if TYPE_CHECKING:
+    from pressdist.workspace import Workspace
 
 # Room the findings table needs besides its columns that must not wrap: the
 # borders and padding of five columns plus a readable message column.
@@ -39,6 +42,7 @@ def check(
     from pressdist.source.release import load_release
 
     ws = open_workspace()
+    warn_forgeable_link(ws)
     ids = release_ids or ws.release_ids()
     if not ids:
         if as_json:
@@ -59,6 +63,23 @@ def check(
     _print_verdicts(out, report)
     if failed:
         raise typer.Exit(1)
+
+
+def warn_forgeable_link(ws: Workspace) -> None:
+    """One warning line when the unsubscribe URL names the address unsigned (``{email}``)."""
+    from rich.markup import escape
+
+    from pressdist.diagnostics import location
+    from pressdist.mail.unsubscribe import forgeable_link
+
+    found = forgeable_link(ws)
+    if found is not None and found.path is not None:
+        where = location(shown_path(found.path), found.line)
+        # One line however narrow the terminal, like an error: it is grepped for.
+        console(stderr=True).print(
+            f"[yellow]warning:[/] {escape(f'{where}: {found.message}; {found.hint}')}",
+            soft_wrap=True,
+        )
 
 
 def _as_json(report: list) -> dict:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from pressdist.cli.lists import print_problems
+from pressdist.cli.quality import warn_forgeable_link
 from pressdist.cli.shell import app, console, fitted_table, open_workspace, warn
 from pressdist.diagnostics import NOTE
 from pressdist.errors import PressdistError
@@ -221,6 +222,7 @@ def send(
     plan = _plan(
         ws, release_id, lists, gateway=gateway, resend=resend, allow_fallback=allow_fallback
     )
+    warn_forgeable_link(ws)
     if to:
         _send_test(plan, to)
         return

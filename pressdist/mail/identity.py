@@ -16,6 +16,7 @@ import idna
 
 from pressdist.errors import ConfigError
 from pressdist.mail.mime import HeaderError, address, split_mailbox
+from pressdist.mail.unsubscribe import Unsubscribe
 from pressdist.workspace import config_line
 
 if TYPE_CHECKING:
@@ -82,14 +83,18 @@ def message_id_domain(workspace: Workspace) -> str:
         ) from None
 
 
-def shared_headers(workspace: Workspace) -> dict[str, str]:
-    """The ``personalise`` arguments that come from pressdist.toml, the same in every mail."""
+def shared_headers(workspace: Workspace, *, preview: bool = False) -> dict[str, Any]:
+    """The ``personalise`` arguments that come from pressdist.toml, the same in every mail.
+
+    Made once per run: the unsubscribe links' key is read from the
+    environment here (a ConfigError naming its line when it is missing);
+    ``preview`` signs them with a stand-in key.
+    """
     cfg = workspace.config
     return {
         "sender": from_header(workspace),
         "reply_to": cfg.reply_to,
-        "unsubscribe_url": cfg.send.unsubscribe_url,
-        "unsubscribe_mailto": cfg.send.unsubscribe_mailto,
+        "unsubscribe": Unsubscribe.from_workspace(workspace, preview=preview),
     }
 
 
@@ -112,8 +117,9 @@ def check_headers(workspace: Workspace, message: Any) -> None:
         # Only an address can put raw UTF-8 into the headers (RFC 6532); in a
         # setting it would need SMTPUTF8 for every recipient, not just one.
         raise ConfigError(
-            "reply_to or unsubscribe_mailto has a mailbox name that is not ASCII",
+            "reply_to has a mailbox name that is not ASCII",
             path=workspace.config.path,
+            line=config_line(workspace.config.path, (), "reply_to"),
             hint="use ASCII addresses in pressdist.toml; recipients may have UTF-8 addresses",
         )
 

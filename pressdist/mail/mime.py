@@ -29,7 +29,6 @@ import unicodedata
 from dataclasses import dataclass
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
-from urllib.parse import quote
 
 from pressdist.errors import InputError
 from pressdist.mail.addresses import InvalidDomain, ascii_form, has_invisible
@@ -236,28 +235,12 @@ class Spliced:
         return b"".join(out)
 
 
-def unsubscribe_links(url: str, mailto: str, to: str) -> tuple[str, ...]:
-    """The recipient's unsubscribe targets: the URL (``{email}`` filled in), then the mailto."""
-    links = []
-    if url:
-        refuse_newlines(url, "unsubscribe URL")
-        url = url.replace("{email}", quote(to, safe=""))
-        if any(c in url for c in " <>\t") or not url.isascii():
-            raise HeaderError(f"unsubscribe URL {url!r} must be ASCII without spaces or <>")
-        links.append(url)
-    if mailto:
-        target = (
-            mailto
-            if mailto.startswith("mailto:")
-            else f"mailto:{address(mailto, 'unsubscribe address')}"
-        )
-        refuse_newlines(target, "unsubscribe address")
-        links.append(target)
-    return tuple(links)
-
-
 def unsubscribe_headers(links: tuple[str, ...], one_click: bool) -> str:
-    """List-Unsubscribe (and the RFC 8058 one-click header when there is a URL)."""
+    """List-Unsubscribe (RFC 2369), each link on a line of its own, and with
+    ``one_click`` the RFC 8058 header that lets a POST to the URL unsubscribe.
+
+    The links come checked (``mail.unsubscribe``): ASCII, no ``<>``, no comma.
+    """
     if not links:
         return ""
     out = "List-Unsubscribe: " + ",\r\n ".join(f"<{link}>" for link in links) + "\r\n"

@@ -57,7 +57,7 @@ def write_preview(workspace: Workspace, release: Release, folder: Path) -> Path:
     ready = readiness(workspace, release)
     available = [code for code, r in ready.items() if r.sendable]
     when = dt.datetime.combine(release.date, dt.time(9, 0), tzinfo=dt.UTC)
-    shared = {**shared_headers(workspace), "sender": sender_of(workspace)}
+    shared = {**shared_headers(workspace, preview=True), "sender": sender_of(workspace)}
     columns = []
     for code in cfg.all_languages:
         message = render(workspace, release, code, available=available)

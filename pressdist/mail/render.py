@@ -28,6 +28,7 @@ from pressdist.mail.layout import HTML_URL_SLOT, SLOT, TEXT_URL_SLOT, layout_htm
 from pressdist.mail.mime import HeaderError
 
 if TYPE_CHECKING:
+    from pressdist.mail.unsubscribe import Unsubscribe
     from pressdist.source.release import Release
     from pressdist.workspace import Workspace
 
@@ -60,11 +61,16 @@ class RenderedMessage:
         message_id: str,
         date: dt.datetime | None = None,
         salutation: str = "",
-        unsubscribe_url: str = "",
-        unsubscribe_mailto: str = "",
+        unsubscribe: Unsubscribe | None = None,
+        list_name: str = "",
         reply_to: str = "",
     ) -> bytes:
-        """The complete RFC 5322 message for one recipient (CRLF line endings)."""
+        """The complete RFC 5322 message for one recipient (CRLF line endings).
+
+        With ``unsubscribe`` the mail carries the recipient's own links, signed
+        for ``list_name`` when a secret is configured: in List-Unsubscribe and
+        in the body's unsubscribe line.
+        """
         to_addr = mime.address(to, "recipient address")
         headers = (
             f"From: {mime.mailbox_from_string(sender, 'sender')}\r\n"
@@ -75,12 +81,10 @@ class RenderedMessage:
         )
         if reply_to:
             headers += f"Reply-To: {mime.mailbox_from_string(reply_to, 'Reply-To')}\r\n"
-        links = (
-            mime.unsubscribe_links(unsubscribe_url, unsubscribe_mailto, to_addr)
-            if unsubscribe_url or unsubscribe_mailto
-            else ()
+        links = unsubscribe.links(to_addr, list_name) if unsubscribe else ()
+        headers += mime.unsubscribe_headers(
+            links, unsubscribe is not None and unsubscribe.one_click
         )
-        headers += mime.unsubscribe_headers(links, bool(unsubscribe_url))
         values: dict[str, bytes] = {}
         if salutation:
             if "\r" in salutation or "\n" in salutation:

@@ -202,6 +202,7 @@ class DeliveryRun:
             message_id=mail.message_id,
             date=date,
             salutation=rcpt.salutation,
+            list_name=rcpt.list_name,
             **self.shared,
         )
 

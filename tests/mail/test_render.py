@@ -21,6 +21,7 @@ from pressdist.mail.content import content, format_embargo
 from pressdist.mail.layout import HTML_URL_SLOT, SLOT, TEXT_URL_SLOT, layout_html, layout_text
 from pressdist.mail.mime import HeaderError
 from pressdist.mail.render import build, render
+from pressdist.mail.unsubscribe import Unsubscribe
 from pressdist.mail.wrap import NO_START
 from pressdist.quality.readiness import readiness
 from pressdist.source.release import load_release
@@ -66,6 +67,9 @@ def send_one(message, **kw) -> bytes:
         "date": dt.datetime(2024, 3, 1, 9, 0, tzinfo=dt.UTC),
     }
     args.update(kw)
+    url, mailto = args.pop("unsubscribe_url", ""), args.pop("unsubscribe_mailto", "")
+    if url or mailto:
+        args["unsubscribe"] = Unsubscribe(url, mailto)
     return message.personalise(**args)
 
 
@@ -430,7 +434,7 @@ def test_personalise_costs_a_small_fraction_of_a_millisecond(messages):
         "sender": "Stadt Beispiel <presse@example.org>",
         "to_name": "Erika Müller",
         "salutation": "Liebe Erika,",
-        "unsubscribe_url": "https://example.org/u?e={email}",
+        "unsubscribe": Unsubscribe("https://example.org/u?e={email}"),
     }
     runs = []
     for _ in range(5):

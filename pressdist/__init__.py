@@ -47,6 +47,9 @@ __all__ = [  # noqa: F822 (loaded on first use by __getattr__)
     "send",
     "send_test",
     "status",
+    "suppress",
+    "suppressions",
+    "unsuppress",
 ]
 
 

@@ -13,6 +13,7 @@ the CLI, without its printing::
     verdicts = pressdist.check(ws, release.id)
     plan = pressdist.plan_send(ws, release.id, ["presse"])
     report = pressdist.send(plan)
+    pressdist.suppress(ws, "anna@example.org", reason="unsubscribed", source="phone call")
 
 Languages may be given in any spelling (``zh-CN``, ``zh_CN``); releases by id.
 """
@@ -22,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from pressdist.audience import suppression
+from pressdist.audience.suppression import Suppressions
 from pressdist.languages import Language
 from pressdist.mail.preview import write_preview
 from pressdist.mail.render import RenderedMessage
@@ -166,3 +169,37 @@ def forget(workspace: Workspace, address: str) -> Forgotten:
 def export_person(workspace: Workspace, address: str) -> Person:
     """``pressdist recipients export``: what the lists and the journal hold about a person."""
     return privacy.export_person(workspace, address)
+
+
+def suppress(
+    workspace: Workspace,
+    address: str,
+    *,
+    list_name: str | None = None,
+    reason: str = suppression.MANUAL,
+    source: str,
+    note: str = "",
+) -> bool:
+    """``pressdist suppress add``: no mail to ``address`` (of ``list_name``, or of any list).
+
+    ``reason`` is one of ``suppression.REASONS`` (erasure is not this call's:
+    it also removes the address). False when it was suppressed already.
+    """
+    if reason == suppression.ERASED:
+        raise ValueError("erasure removes the address as well; it is not a suppression reason")
+    return suppression.add(
+        workspace, address, list_name=list_name, reason=reason, source=source, note=note
+    )
+
+
+def unsuppress(workspace: Workspace, address: str, *, reason: str, source: str) -> bool:
+    """``pressdist suppress remove``: bring ``address`` back, recording why (consent, not a guess).
+
+    False when it was not suppressed. The earlier rows stay in suppressed.csv.
+    """
+    return suppression.remove(workspace, address, reason=reason, source=source)
+
+
+def suppressions(workspace: Workspace) -> Suppressions:
+    """``pressdist suppress list``: the suppression file as read, ``lookup()`` to ask about one."""
+    return suppression.load(workspace)

@@ -7,8 +7,10 @@ internationalised domains, duplicates within and across lists, language codes,
 broken rows) and choosing the language each recipient reads. Every problem is a
 ``diagnostics.Diagnostic`` at its file and line. Lists are streamed row by row,
 so a list of a million addresses costs a set of addresses, not a million
-objects. It knows nothing of releases, readiness or gateways: ``send`` asks it
-for recipients.
+objects. It leaves out whom ``audience.suppression`` holds back, before
+duplicates are decided: someone suppressed for one list still gets the mail
+through another list they are on. It knows nothing of releases, readiness or
+gateways: ``send`` asks it for recipients.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple, TextIO
 
 from pressdist import languages
+from pressdist.audience.suppression import FILE_NAME as SUPPRESSION_FILE
+from pressdist.audience.suppression import Suppression, Suppressions, suppression_path
 from pressdist.diagnostics import ERROR, NOTE, WARNING, Diagnostic, location
 from pressdist.errors import InputError
 from pressdist.languages import Language
@@ -44,6 +48,7 @@ __all__ = [
     "choose_cached",
     "choose_language",
     "detect_encoding",
+    "iter_audience",
     "iter_recipients",
     "list_rows",
     "open_lists",
@@ -553,11 +558,14 @@ def _duplicate(rcpt: Recipient, lst: ListFile, other: ListFile, line: int) -> Di
     )
 
 
-def iter_recipients(lists: Sequence[ListFile], problems: list[Diagnostic]) -> Iterator[Recipient]:
-    """Every recipient of the lists once, first occurrence wins; problems appended.
+def _every_row(
+    lists: Sequence[ListFile], problems: list[Diagnostic]
+) -> Iterator[tuple[Recipient, bool]]:
+    """``(recipient, first)`` for every usable row: is it the first of its address?
 
-    The same address twice in one list is a warning (someone copied a row); on
-    two lists it is a note (a journalist on both is normal). Either way one mail.
+    Duplicates are appended to ``problems``. The same address twice in one list is a
+    warning (someone copied a row); on two lists it is a note (a journalist on
+    both is normal). Either way one mail.
     """
     seen: dict[str, int] = {}  # key -> list index << 32 | line: cheap to hold millions
     for index, lst in enumerate(lists):
@@ -565,9 +573,49 @@ def iter_recipients(lists: Sequence[ListFile], problems: list[Diagnostic]) -> It
             first = seen.get(rcpt.key)
             if first is None:
                 seen[rcpt.key] = (index << 32) | rcpt.line
-                yield rcpt
+                yield rcpt, True
                 continue
             problems.append(_duplicate(rcpt, lst, lists[first >> 32], first & 0xFFFFFFFF))
+            yield rcpt, False
+
+
+def iter_recipients(
+    lists: Sequence[ListFile],
+    problems: list[Diagnostic],
+    suppressions: Suppressions | None = None,
+) -> Iterator[Recipient]:
+    """Every recipient of the lists once, first occurrence wins; problems appended.
+
+    With ``suppressions``, whoever they hold back for every row of theirs is
+    left out (``iter_audience`` says who and why).
+    """
+    if suppressions:
+        yield from (rcpt for rcpt, held in iter_audience(lists, problems, suppressions) if not held)
+        return
+    yield from (rcpt for rcpt, first in _every_row(lists, problems) if first)
+
+
+def iter_audience(
+    lists: Sequence[ListFile], problems: list[Diagnostic], suppressions: Suppressions
+) -> Iterator[tuple[Recipient, Suppression | None]]:
+    """Every recipient once, with the suppression that keeps mail from them (or None).
+
+    A person's first row the suppressions do not hold back is the one that
+    counts; only when every row of theirs is held back are they yielded, at
+    the end, with the suppression of their first row. Matching is by the
+    address's hash, whatever case or encoding the list was saved in.
+    """
+    held: dict[str, tuple[Recipient, Suppression]] = {}  # suppressed so far; few
+    for rcpt, first in _every_row(lists, problems):
+        if not first and rcpt.key not in held:
+            continue
+        found = suppressions.lookup(rcpt.key, rcpt.list_name)
+        if found is None:
+            held.pop(rcpt.key, None)
+            yield rcpt, None
+        elif first:
+            held[rcpt.key] = (rcpt, found)
+    yield from held.values()
 
 
 def open_lists(workspace: Workspace, names: Iterable[str]) -> list[ListFile]:
@@ -583,6 +631,12 @@ def open_lists(workspace: Workspace, names: Iterable[str]) -> list[ListFile]:
                 hint=("lists here: " + ", ".join(known))
                 if known
                 else "put a CSV file with columns email,name,language into recipients/",
+            )
+        if path.name == SUPPRESSION_FILE and path.resolve() == suppression_path(workspace):
+            raise InputError(
+                "this is the suppression file, not a distribution list",
+                path=path,
+                hint="`pressdist suppress list` shows who is suppressed",
             )
         stem = path.stem if path.suffix.lower() == ".csv" else name
         if any(lst.path.resolve() == path.resolve() for lst in out):

@@ -1,7 +1,7 @@
 """The `pressdist` command: a thin Typer shell over the library.
 
 Commands live in the modules of this package, one per stage of the flow
-(releases, translations, quality, lists, sending); each only parses arguments, calls
+(releases, translations, quality, lists, suppress, sending); each only parses arguments, calls
 the library and prints. Errors reach the user through ``main()`` alone: one
 line, a hint, a non-zero exit, never a traceback. Heavy libraries are imported
 inside the commands, so `pressdist --help` stays as fast as a bare Typer app.
@@ -21,6 +21,7 @@ from pressdist.cli import releases  # noqa: F401
 from pressdist.cli import translations  # noqa: F401
 from pressdist.cli import quality  # noqa: F401
 from pressdist.cli import lists  # noqa: F401
+from pressdist.cli import suppress  # noqa: F401
 from pressdist.cli import sending  # noqa: F401
 
 # isort: on

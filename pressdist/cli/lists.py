@@ -1,8 +1,9 @@
 """Commands for distribution lists: recipients check, show, forget, export.
 
 Thin: open the lists through ``audience.lists``, print what it found, row by
-row with file:line. Library modules and Rich's parts are imported inside the
-commands (start-up: `pressdist --help` imports none of them).
+row with file:line, and mark the rows the suppression list holds back.
+Library modules and Rich's parts are imported inside the commands (start-up:
+`pressdist --help` imports none of them).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pressdist.cli.shell import HelpGroup, app, console, fitted_table, open_work
 from pressdist.diagnostics import NOTE, location
 
 if TYPE_CHECKING:
+    from pressdist.audience.lists import Recipient
+    from pressdist.audience.suppression import Suppression
     from pressdist.diagnostics import Diagnostic
 
 recipients_app = typer.Typer(
@@ -53,7 +56,8 @@ def recipients_check(
     """Check lists row by row and count recipients per language; exit 1 on problems."""
     from rich.table import Table
 
-    from pressdist.audience.lists import ERROR, WARNING, choose_cached, iter_recipients, open_lists
+    from pressdist.audience import suppression
+    from pressdist.audience.lists import ERROR, WARNING, choose_cached, iter_audience, open_lists
 
     ws = open_workspace()
     files = open_lists(ws, lists)
@@ -61,12 +65,16 @@ def recipients_check(
     counts: dict[tuple[str, str, str], int] = {}
     chosen: dict = {}
     total = 0
-    for rcpt in iter_recipients(files, problems):
+    held: list[tuple[Recipient, Suppression]] = []
+    for rcpt, found in iter_audience(files, problems, suppression.load(ws)):
         choice = choose_cached(rcpt, ws.config, chosen)
         k = (rcpt.language or "—", choice.language, choice.how)
         counts[k] = counts.get(k, 0) + 1
         total += 1
+        if found is not None:
+            held.append((rcpt, found))
     print_problems(problems)
+    _print_suppressed(held)
     table = Table(title=f"{total} recipients on {', '.join(f.name for f in files)}")
     table.add_column("Asked for")
     table.add_column("Gets")
@@ -92,6 +100,32 @@ def recipients_check(
     console().print("No problems.")
 
 
+def _print_suppressed(held: list[tuple[Recipient, Suppression]], *, limit: int = 20) -> None:
+    """One line per suppressed row: they stay on the list and get no mail."""
+    from rich.markup import escape
+
+    out = console()
+    for rcpt, found in sorted(held, key=lambda h: (h[0].list_name, h[0].line))[:limit]:
+        out.print(
+            f"{escape(location(shown_path(rcpt.path), rcpt.line) if rcpt.path else rcpt.where)}: "
+            f"[magenta]suppressed:[/] {escape(rcpt.address)} ({escape(suppressed_because(found))})",
+            soft_wrap=True,
+        )
+    if len(held) > limit:
+        out.print(f"… and {len(held) - limit} more suppressed")
+    if held:
+        out.print(
+            f"{_count(len(held), 'recipient')} suppressed: they get no mail "
+            "(`pressdist suppress list` shows every suppression)"
+        )
+
+
+def suppressed_because(found: Suppression) -> str:
+    """``unsubscribed 2024-05-03, all lists``: why and since when, in a few words."""
+    scope = "all lists" if found.scope == "*" else f"list {found.scope}"
+    return f"{found.reason} {found.when:%Y-%m-%d}, {scope}"
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
@@ -103,12 +137,23 @@ def recipients_show(
     """Show a list: every recipient once, with the language their mail will be in."""
     from rich.markup import escape
 
+    from pressdist.audience import suppression
     from pressdist.audience.lists import choose_cached, iter_recipients, open_lists
 
     ws = open_workspace()
     files = open_lists(ws, [name])
+    held = suppression.load(ws)
     problems: list[Diagnostic] = []
     chosen: dict = {}
+    marked: list[Suppression] = []
+
+    def gets(rcpt: Recipient) -> str:
+        found = held.lookup(rcpt.key, rcpt.list_name)
+        if found is not None:
+            marked.append(found)
+            return f"none: {found.reason}"
+        return choose_cached(rcpt, ws.config, chosen).language
+
     # Names and organisations are people's text: "[Online]" is not Rich markup.
     rows = [
         [
@@ -116,7 +161,7 @@ def recipients_show(
             escape(rcpt.address),
             escape(rcpt.name),
             rcpt.language or "—",
-            choose_cached(rcpt, ws.config, chosen).language,
+            escape(gets(rcpt)),
             escape(rcpt.organisation),
         ]
         for rcpt in iter_recipients(files, problems)
@@ -133,7 +178,9 @@ def recipients_show(
         ],
         rows,
     )
-    table.caption = f"{len(rows)} recipients"
+    table.caption = f"{len(rows)} recipients" + (
+        f", {len(marked)} of them suppressed (get no mail)" if marked else ""
+    )
     console().print(table)
     if left_out:
         console().print(f"[dim]Left out to fit the terminal: {', '.join(left_out)}.[/]")

@@ -12,6 +12,7 @@ may take (docs/benchmarks.md).
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -46,6 +47,9 @@ def _plan_table(plan: Plan):
     table.add_column("Recipients", justify="right")
     table.add_column("To send", justify="right")
     table.add_column("Already sent", justify="right")
+    held = plan.suppressed
+    if held:  # only then: a plan without suppressions looks as it always did
+        table.add_column("Suppressed", justify="right")
     table.add_column("Asked for")
     for lang, line in plan.lines.items():
         asked = ", ".join(f"{code} {n}" for code, n in line.requested.most_common(6))
@@ -59,10 +63,17 @@ def _plan_table(plan: Plan):
             str(line.recipients),
             str(line.to_send),
             str(line.already_sent),
+            *([str(sum(line.suppressed.values()))] if held else []),
             asked,
         )
     table.add_row(
-        "total", str(plan.total), str(plan.to_send), str(plan.already_sent), "", style="bold"
+        "total",
+        str(plan.total),
+        str(plan.to_send),
+        str(plan.already_sent),
+        *([str(sum(held.values()))] if held else []),
+        "",
+        style="bold",
     )
     lists = ", ".join(lst.name for lst in plan.lists)
     table.caption = escape(f"lists: {lists} · sender: {cfg.sender}")
@@ -145,9 +156,21 @@ def _report_table(report: Report):
     return table
 
 
+def _suppressed(reasons: Counter[str]) -> str:
+    """``3 suppressed (2 unsubscribed, 1 bounced)``."""
+    why = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items(), key=_by_count))
+    return f"{sum(reasons.values())} suppressed ({why})"
+
+
+def _by_count(item: tuple[str, int]) -> tuple[int, str]:
+    return -item[1], item[0]
+
+
 def _print_report(report: Report) -> None:
     out = console()
     out.print(_report_table(report))
+    if report.suppressed:
+        out.print(f"{_suppressed(report.suppressed)}: left out, not handed to the gateway")
     rate = report.sent / report.elapsed if report.elapsed > 0 else 0
     retries = f", {report.retries} retries" if report.retries else ""
     where = f" (run {report.run_id})" if report.run_id else ""
@@ -274,6 +297,11 @@ def _show_plan(plan: Plan) -> None:
     if notes:
         console().print(f"{notes} notes about the lists; `pressdist recipients check` shows them.")
     console().print(_plan_table(plan))
+    if plan.suppressed:
+        console().print(
+            f"{_suppressed(plan.suppressed)} on the lists get nothing; "
+            "`pressdist suppress list` shows who and why."
+        )
     failed_before = sum(line.failed_before for line in plan.lines.values())
     if failed_before:
         warn(
@@ -293,6 +321,12 @@ def _show_plan(plan: Plan) -> None:
 
 
 def _anything_to_send(plan: Plan) -> bool:
+    if plan.total == 0 and plan.suppressed:
+        console().print(
+            f"Nothing to send: every recipient of the lists is suppressed "
+            f"({_suppressed(plan.suppressed)}); `pressdist suppress list` shows them."
+        )
+        return False
     if plan.total == 0:
         console().print("The lists have no recipients; nothing to send.")
         return False

@@ -8,7 +8,8 @@ batches; and the entry points ``run`` (resumable, journaled), ``send_test``
 (``--to``: the same run with a journal that writes nothing) and the lock that
 keeps two sends apart. ``DeliveryRun`` takes its parts as arguments, so a
 test or a script can run it against any gateway (``gateways.memory``) and
-journal. It decides nothing about who gets what (``sending.plan`` does) and
+journal. It decides nothing about who gets what (``sending.plan`` does, and
+leaves out the suppressed: they never reach a gateway or the journal) and
 prints nothing (progress goes to a callback).
 """
 
@@ -133,7 +134,7 @@ class DeliveryRun:
         if self.to is not None:
             mails = plan.test_copies(self.to, f"{time.time_ns():x}")
         else:
-            mails = plan.addressees(self.journal, self.queue.maxsize)
+            mails = plan.addressees(self.journal, self.queue.maxsize, self.report.suppressed)
         try:
             for batch in mails:
                 if self.stop_reason:

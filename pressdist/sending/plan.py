@@ -1,7 +1,8 @@
 """Sending a release to distribution lists: plan first, then deliver with a journal.
 
 Owns the plan: who gets which language, from the lists and the readiness of
-each translation; what the journal says was already sent; rendering once per
+each translation; whom the suppression list holds back (counted by reason,
+never handed on); what the journal says was already sent; rendering once per
 language; and, for the delivery run, the stream of mails to send (``Addressee``,
 from the lists or the test copies of ``--to``). ``sending.delivery`` carries it
 out. It does not parse lists (``recipients``), build MIME (``render``), speak
@@ -15,15 +16,16 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
+from pressdist.audience import suppression
 from pressdist.audience.lists import (
     FALLBACK,
     Choice,
     ListFile,
     Recipient,
     choose_cached,
-    iter_recipients,
+    iter_audience,
     open_lists,
 )
 from pressdist.diagnostics import ERROR, Diagnostic
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from pressdist.workspace import Workspace
 
 BATCH = 200  # rows per journal lookup while planning
+T = TypeVar("T")
 
 
 class ListProblems(InputError):
@@ -65,12 +68,13 @@ class LanguageLine:
     """The recipients one language of the release goes to."""
 
     language: str  # the language of the mail they get
-    recipients: int = 0
+    recipients: int = 0  # who gets it: the suppressed are not among them
     to_send: int = 0
     already_sent: int = 0
     failed_before: int = 0  # failed permanently in an earlier run; skipped without --resend
     requested: Counter[str] = field(default_factory=Counter)  # what the lists asked for
     fallback: Counter[str] = field(default_factory=Counter)  # of those, reached by fallback
+    suppressed: Counter[str] = field(default_factory=Counter)  # reason -> held back, not sent
 
     def add(self, other: LanguageLine, *, by_fallback: bool) -> None:
         """Count ``other``'s recipients here too (all of them reached by fallback, or not)."""
@@ -79,6 +83,7 @@ class LanguageLine:
         self.already_sent += other.already_sent
         self.failed_before += other.failed_before
         self.requested.update(other.requested)
+        self.suppressed.update(other.suppressed)
         self.fallback.update(other.requested if by_fallback else other.fallback)
 
 
@@ -130,6 +135,14 @@ class Plan:
     def already_sent(self) -> int:
         return sum(line.already_sent for line in self.lines.values())
 
+    @property
+    def suppressed(self) -> Counter[str]:
+        """Reason -> how many recipients of the lists the suppression list holds back."""
+        total: Counter[str] = Counter()
+        for line in self.lines.values():
+            total.update(line.suppressed)
+        return total
+
     def message(self, language: str) -> RenderedMessage:
         """The message of ``language``, rendered on first use (a test copy may need one)."""
         message = self.messages.get(language)
@@ -140,17 +153,24 @@ class Plan:
         return message
 
     def addressees(
-        self, journal: jr.Journal | jr.NullJournal, size: int
+        self,
+        journal: jr.Journal | jr.NullJournal,
+        size: int,
+        suppressed: Counter[str] | None = None,
     ) -> Iterator[list[Addressee]]:
         """The mails to send to the lists, in batches of ``size`` rows, streamed.
 
-        ``journal`` is read again (not trusted from planning time): whoever it
-        says is served is skipped, as is a reader the plan has no language for
-        (the list changed since the plan).
+        ``journal`` and the suppression list are read again (not trusted from
+        planning time): whoever the journal says is served is skipped, as is a
+        reader the plan has no language for (the list changed since the plan);
+        whoever is suppressed now is left out, and counted by reason into
+        ``suppressed``, whatever ``resend`` says.
         """
         chosen: dict[str, Choice] = {}
         problems: list[Diagnostic] = []
-        for batch in batches(iter_recipients(self.lists, problems), size):
+        held = suppression.load(self.workspace)
+        audience = iter_audience(self.lists, problems, held)
+        for batch in batches(_not_held(audience, suppressed), size):
             states = journal.states(self.revision, [r.key for r in batch])
             out = []
             for rcpt in batch:
@@ -177,6 +197,17 @@ class Plan:
             )
             for language in self.sendable
         ]
+
+
+def _not_held(
+    audience: Iterator[tuple[Recipient, suppression.Suppression | None]],
+    counted: Counter[str] | None,
+) -> Iterator[Recipient]:
+    for rcpt, held in audience:
+        if held is None:
+            yield rcpt
+        elif counted is not None:
+            counted[held.reason] += 1
 
 
 def is_due(state: str | None, resend: bool) -> bool:
@@ -263,13 +294,18 @@ def _count(
     chosen: dict[str, Choice] = {}
     per_target: dict[str, LanguageLine] = {}
     in_flight = 0
+    held = suppression.load(workspace)
     journal = jr.Journal.read_only(journal_path(workspace))
     try:
-        for batch in batches(iter_recipients(lists, problems)):
-            states = journal.states(release.revision, [r.key for r in batch]) if journal else {}
-            for rcpt in batch:
+        for batch in batches(iter_audience(lists, problems, held)):
+            unheld = [r for r, s in batch if s is None]
+            states = journal.states(release.revision, [r.key for r in unheld]) if journal else {}
+            for rcpt, found in batch:
                 choice = choose_cached(rcpt, workspace.config, chosen)
                 line = per_target.setdefault(choice.language, LanguageLine(choice.language))
+                if found is not None:
+                    line.suppressed[found.reason] += 1
+                    continue
                 line.recipients += 1
                 line.requested[rcpt.language or "—"] += 1
                 if choice.how == FALLBACK:
@@ -304,6 +340,9 @@ def _serve(
     lines: dict[str, LanguageLine] = {}
     for target, line in per_target.items():
         r = ready[target]
+        if not line.recipients:  # only suppressed readers: nothing to render or refuse
+            lines.setdefault(target, LanguageLine(target)).add(line, by_fallback=False)
+            continue
         if r.sendable:
             served[target] = target
         elif allow_fallback and r.serves:
@@ -321,8 +360,8 @@ def _serve(
     return served, lines
 
 
-def batches(items: Iterator[Recipient], size: int = BATCH) -> Iterator[list[Recipient]]:
-    batch: list[Recipient] = []
+def batches(items: Iterator[T], size: int = BATCH) -> Iterator[list[T]]:
+    batch: list[T] = []
     for item in items:
         batch.append(item)
         if len(batch) >= size:

@@ -6,6 +6,7 @@ by ``sending.delivery`` and know nothing of gateways or the journal.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +39,7 @@ class Report:
     by_language: dict[str, Tally] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     possibly_duplicate: list[str] = field(default_factory=list)
+    suppressed: Counter[str] = field(default_factory=Counter)  # reason -> left out, not sent
     retries: int = 0
     stopped: str = ""  # why the run stopped early ("" when it ran to the end)
     stop_error: PressdistError | None = None

@@ -147,7 +147,7 @@ def suppress_list(
         [
             [
                 escape(r.address or f"(erased) {r.hash[:12]}…"),
-                escape(r.scope),
+                "all" if r.scope == suppression.ALL_LISTS else escape(r.scope),
                 r.reason,
                 f"{r.when:%Y-%m-%d %H:%M}",
                 escape(r.source),

@@ -605,6 +605,9 @@ def iter_audience(
     the end, with the suppression of their first row. Matching is by the
     address's hash, whatever case or encoding the list was saved in.
     """
+    if not suppressions:  # the common case: no lookups, no bookkeeping
+        yield from ((rcpt, None) for rcpt, first in _every_row(lists, problems) if first)
+        return
     held: dict[str, tuple[Recipient, Suppression]] = {}  # suppressed so far; few
     for rcpt, first in _every_row(lists, problems):
         if not first and rcpt.key not in held:

@@ -266,4 +266,4 @@ def test_help_lists_the_commands_in_the_order_of_the_flow(cli, tmp_path) -> None
         "log",
         "report",
     ]
-    assert commands == flow + ["memory", "recipients"]
+    assert commands == flow + ["memory", "recipients", "suppress"]

@@ -14,7 +14,6 @@ hash that stands for an erased address. It does not touch the journal
 from __future__ import annotations
 
 import codecs
-import hashlib
 import os
 import re
 import stat
@@ -45,15 +44,6 @@ def address_key(address: str) -> str:
         raise InputError(
             f"not an e-mail address: {exc}", hint="give the address as on the list"
         ) from None
-
-
-def address_hash(address: str) -> str:
-    """SHA-256 (hex) of the address's normalised key: what stands for it once it is erased.
-
-    The same normalisation as the suppression list's hash (NFC, IDNA domain,
-    lower case), so an erased person stays recognisable to it and to nobody else.
-    """
-    return hashlib.sha256(address_key(address).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

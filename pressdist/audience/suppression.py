@@ -147,10 +147,14 @@ class Suppressions:
         if not self.active_by_hash:
             return None
         try:
-            found = self.active_by_hash.get(address_hash(key_or_address), ())
+            digest = address_hash(key_or_address)
         except ValueError:
             return None
-        covering = [s for s in found if s.covers(list_name)]
+        return self.lookup_hash(digest, list_name)
+
+    def lookup_hash(self, digest: str, list_name: str | None) -> Suppression | None:
+        """As ``lookup``, for a person known only by their hash (an erased one)."""
+        covering = [s for s in self.active_by_hash.get(digest, ()) if s.covers(list_name)]
         covering.sort(key=lambda s: s.scope != ALL_LISTS)
         return covering[0] if covering else None
 

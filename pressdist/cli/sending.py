@@ -444,9 +444,6 @@ def report(
 def _summary_table(summary):  # type: ignore[no-untyped-def]
     from rich.table import Table
 
-    def shown(n: int | None) -> str:
-        return "—" if n is None else str(n)
-
     table = Table(title=f"Report of {summary.release_id}")
     table.add_column("Revision", no_wrap=True)
     table.add_column("Language", no_wrap=True)
@@ -459,8 +456,8 @@ def _summary_table(summary):  # type: ignore[no-untyped-def]
             str(line.sent),
             str(line.failed),
             str(line.unsettled),
-            shown(line.suppressed),
-            shown(line.unsubscribed),
+            str(line.suppressed),
+            str(line.unsubscribed),
         )
     table.add_row(
         "total",
@@ -472,7 +469,7 @@ def _summary_table(summary):  # type: ignore[no-untyped-def]
         "",
         style="bold",
     )
-    table.caption = "— : not known yet (no suppression list in this workspace)"
+    table.caption = "since: suppressed for that list after the mail went out"
     return table
 
 

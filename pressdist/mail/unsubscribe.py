@@ -222,7 +222,7 @@ class Unsubscribe:
             raise ConfigError(exc.message, path=path, line=line, hint=exc.hint) from None
         secret = b""
         if send.unsubscribe_secret_env:
-            secret = b"preview-only-key" if preview else _secret(workspace)
+            secret = b"preview-only-key" if preview else signing_key(workspace)
         # The URL was checked when pressdist.toml was read (workspace.load_config).
         return cls(send.unsubscribe_url, mailto, secret)
 
@@ -243,7 +243,7 @@ def _mailto_address(value: str) -> str:
     return addr
 
 
-def _secret(workspace: Workspace) -> bytes:
+def signing_key(workspace: Workspace) -> bytes:
     """The signing key from the environment; its value is never put into a message."""
     cfg = workspace.config
     var = cfg.send.unsubscribe_secret_env

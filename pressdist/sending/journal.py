@@ -436,6 +436,14 @@ class Journal:
             (release_id,),
         ).fetchall()
 
+    def sent_of(self, release_id: str) -> list[tuple[str, str, str, str, str]]:
+        """``(revision, language, recipient, list, sent_at)`` of each mail of a release sent."""
+        return self.db.execute(
+            "SELECT revision, language, recipient, list, sent_at FROM deliveries"
+            " WHERE release_id=? AND state=? AND sent_at IS NOT NULL",
+            (release_id, SENT),
+        ).fetchall()
+
     # Erasure and access -------------------------------------------------------
     def deliveries_of(self, recipients: Sequence[str]) -> list[Delivery]:
         """Every delivery to one person, under any of the keys that stand for them."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pressdist.audience import erasure
+from pressdist.audience import erasure, suppression
 from pressdist.audience.erasure import ListChange, PersonRow
 from pressdist.sending import journal as jr
 from pressdist.sending.plan import journal_path
@@ -78,7 +78,7 @@ def _delivery_dict(d: jr.Delivery) -> dict[str, object]:
 
 def forget(workspace: Workspace, address: str) -> Forgotten:
     """Erase one person from every list and the journal, and leave a hash-only suppression."""
-    hashed = erasure.address_hash(address)
+    hashed = suppression.address_hash(erasure.address_key(address))
     key = erasure.address_key(address)
     changes = erasure.plan_list_erasure(workspace, address)  # refuses before any change
     rows = 0
@@ -96,7 +96,7 @@ def forget(workspace: Workspace, address: str) -> Forgotten:
 def export_person(workspace: Workspace, address: str) -> Person:
     """What the lists, the journal and the suppression list hold about ``address``."""
     key = erasure.address_key(address)
-    hashed = erasure.address_hash(address)
+    hashed = suppression.address_hash(erasure.address_key(address))
     deliveries: list[jr.Delivery] = []
     journal = jr.Journal.read_only(journal_path(workspace))
     if journal is not None:
@@ -112,14 +112,18 @@ def export_person(workspace: Workspace, address: str) -> Person:
 
 
 def _leave_erased_entry(workspace: Workspace, address: str) -> None:
-    """Leave a hash-only ``erased`` entry on the suppression list: no list brings them back.
-
-    The one place erasure meets the suppression list. It writes nothing until
-    ``audience.suppression`` exists; then it becomes ``suppression.add(workspace,
-    address, list_name=..., reason="erased", source="forget", keep_address=False)``.
-    """
+    """Leave a hash-only ``erased`` entry on the suppression list: no list brings them back."""
+    suppression.add(
+        workspace,
+        address,
+        list_name=None,
+        reason=suppression.ERASED,
+        source="recipients forget",
+        keep_address=False,
+    )
 
 
 def _suppression_entries(workspace: Workspace, address: str) -> tuple[dict[str, object], ...]:
-    """The suppression list's entries for ``address``: none until that list exists."""
-    return ()
+    """Every row the suppression list holds for ``address``, lifted ones included."""
+    hashed = suppression.address_hash(address)
+    return tuple(row.to_dict() for row in suppression.load(workspace).rows if row.hash == hashed)

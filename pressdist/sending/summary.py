@@ -2,16 +2,20 @@
 
 Owns the tally per revision and language: sent, failed (for good or after
 the retries ran out), not settled (still pending or in flight), and the
-readers who said no since: suppressed and unsubscribed, which the suppression
-list fills (``None`` until it exists: unknown, not zero). It reads the journal
-only and prints nothing; ``pressdist log`` shows the single deliveries.
+readers who said no since: of those it reached, how many the suppression list
+keeps from that list now, by a suppression made after their mail, and of
+those how many unsubscribed. It reads the journal and the suppression list
+and prints nothing; ``pressdist log`` shows the single deliveries.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
+from pressdist.audience import suppression
 from pressdist.sending import journal as jr
 from pressdist.sending.log import open_log
 
@@ -28,8 +32,8 @@ class SummaryLine:
     sent: int = 0
     failed: int = 0
     unsettled: int = 0  # pending or sending: a stopped or crashed run
-    suppressed: int | None = None  # since the send; None: no suppression list to ask
-    unsubscribed: int | None = None
+    suppressed: int = 0  # reached, and suppressed for this list since
+    unsubscribed: int = 0  # of those, by their own unsubscribe
 
     @property
     def total(self) -> int:
@@ -74,12 +78,12 @@ def summarise(workspace: Workspace, release_id: str) -> Summary:
     with journal:
         tallies = journal.tallies(release_id)
         order = {run.revision: i for i, run in reversed(list(enumerate(journal.runs(release_id))))}
+        said_no = _said_no_since(workspace, journal, release_id)
     counts: dict[tuple[str, str], dict[str, int]] = {}
     for revision, language, state, n in tallies:
         line = counts.setdefault((revision, language), {"sent": 0, "failed": 0, "unsettled": 0})
         field = "sent" if state == jr.SENT else "failed" if state in _FAILED else "unsettled"
         line[field] += n
-    said_no = _said_no_since(workspace, release_id)
     lines = [
         SummaryLine(revision, language, **tally, **said_no.get((revision, language), {}))
         for (revision, language), tally in sorted(
@@ -89,11 +93,23 @@ def summarise(workspace: Workspace, release_id: str) -> Summary:
     return Summary(release_id, tuple(lines))
 
 
-def _said_no_since(
-    workspace: Workspace, release_id: str
-) -> dict[tuple[str, str], dict[str, int | None]]:
-    """Per (revision, language): ``suppressed`` and ``unsubscribed`` since the send.
+def _said_no_since(workspace: Workspace, journal: jr.Journal, release_id: str) -> dict:
+    """Per (revision, language): ``suppressed`` and ``unsubscribed`` since the mail went out."""
+    held = suppression.load(workspace)
+    found: dict[tuple[str, str], dict[str, int]] = {}
+    if not held:
+        return found
+    for revision, language, recipient, list_name, sent_at in journal.sent_of(release_id):
+        said = held.lookup_hash(recipient, list_name) if _HASH.match(recipient) else None
+        said = said or held.lookup(recipient, list_name)
+        # The list records whole seconds: one made in the second of the mail counts.
+        if said is None or said.when < dt.datetime.fromisoformat(sent_at).replace(microsecond=0):
+            continue
+        line = found.setdefault((revision, language), {"suppressed": 0, "unsubscribed": 0})
+        line["suppressed"] += 1
+        line["unsubscribed"] += said.reason == suppression.UNSUBSCRIBED
+    return found
 
-    The one place the report meets the suppression list; empty (unknown) until it exists.
-    """
-    return {}
+
+# An erased recipient is its hash in the journal (``privacy.forget``).
+_HASH = re.compile(r"^[0-9a-f]{64}$")

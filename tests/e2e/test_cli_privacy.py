@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import json
 import os
 from pathlib import Path
@@ -33,7 +34,7 @@ def test_report_counts_per_language_after_a_maildir_send(cli, sent):
     assert got == {"de": 5, "en": 4, "zh_CN": 3}
     assert data["failed"] == 0
     table = cli("report", RELEASE, cwd=sent)
-    assert "zh_CN" in table.stdout and "—" in table.stdout
+    assert "zh_CN" in table.stdout and "Unsubscribed since" in table.stdout
 
 
 def test_forget_erases_the_person_and_log_and_report_keep_their_counts(cli, sent):
@@ -80,3 +81,20 @@ def test_export_shows_list_rows_and_deliveries(cli, sent):
     ]
     shown = cli("recipients", "export", PERSON, cwd=sent)
     assert "recipients/presse.csv:8" in shown.stdout and "Li Wei" in shown.stdout
+
+
+def test_after_forget_a_reimported_row_is_still_skipped(cli, sent):
+    assert cli("recipients", "forget", PERSON, cwd=sent).code == 0
+    suppressed = (sent / "suppressed.csv").read_text("utf-8")
+    assert PERSON not in suppressed.lower() and "erased" in suppressed
+    # The office pastes its old Excel export back in: the same person, other case.
+    lists = sent / "recipients" / "presse.csv"
+    lists.write_text(lists.read_text("utf-8") + "LI.WEI@EXAMPLE.COM,Li Wei,zh,,\n", "utf-8")
+    result = cli("send", RELEASE, "--list", "presse", "--resend", "--yes", cwd=sent)
+    assert result.code == 0, result.output
+    to = [
+        email.message_from_bytes((sent / "outbox" / "new" / name).read_bytes())["To"]
+        for name in os.listdir(sent / "outbox" / "new")
+    ]
+    assert sum(PERSON in t.lower() for t in to) == 1  # the mail before it was forgotten
+    assert len(to) == 12 + 11

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import pressdist
+from pressdist.audience.suppression import address_hash
 from pressdist.errors import PressdistError
 from pressdist.gateways.memory import MemoryGateway
-from pressdist.sending import privacy
 from pressdist.sending.plan import journal_path
 from pressdist.workspace import Workspace
 
@@ -41,12 +41,12 @@ def test_forget_takes_the_person_off_the_list_and_out_of_the_journal(ws):
     assert pressdist.report(ws, RELEASE).sent == 12
 
 
-def test_forget_leaves_its_erased_entry_through_the_one_call_site(ws, monkeypatch):
-    left: list[tuple[Workspace, str]] = []
-    monkeypatch.setattr(privacy, "_leave_erased_entry", lambda w, a: left.append((w, a)))
+def test_forget_leaves_a_hash_only_erased_entry_once(ws):
     pressdist.forget(ws, PERSON)
     pressdist.forget(ws, PERSON)
-    assert left == [(ws, PERSON), (ws, PERSON)]
+    rows = [r for r in pressdist.suppressions(ws).rows if r.hash == address_hash(PERSON)]
+    assert [(r.reason, r.scope, r.address) for r in rows] == [("erased", "*", "")]
+    assert PERSON not in (ws.root / "suppressed.csv").read_text("utf-8").lower()
 
 
 def test_forget_twice_says_nothing_is_left(ws):

@@ -23,6 +23,7 @@ from pressdist.cli import quality  # noqa: F401
 from pressdist.cli import lists  # noqa: F401
 from pressdist.cli import suppress  # noqa: F401
 from pressdist.cli import sending  # noqa: F401
+from pressdist.cli import serve  # noqa: F401
 
 # isort: on
 

@@ -428,7 +428,7 @@ def run(plan: Plan, *, dry_run: bool = False, progress: Progress | None = None) 
         finally:
             if reader is not None:
                 reader.close()
-    with _lock(plan.workspace), jr.Journal(journal_path(plan.workspace)) as journal:
+    with send_lock(plan.workspace), jr.Journal(journal_path(plan.workspace)) as journal:
         delivery = DeliveryRun(plan, plan.gateway, journal, settings, progress=progress)
         return asyncio.run(delivery.run())
 
@@ -479,7 +479,7 @@ _OUTCOME_OF_STATE = {
 }
 
 
-class _lock:
+class send_lock:  # noqa: N801 (used as a context manager, like a function)
     """One `send` per workspace at a time: two would both see `pending` and send twice."""
 
     def __init__(self, workspace: Workspace) -> None:

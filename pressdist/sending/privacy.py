@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from pressdist.audience import erasure, suppression
 from pressdist.audience.erasure import ListChange, PersonRow
 from pressdist.sending import journal as jr
+from pressdist.sending.delivery import send_lock
 from pressdist.sending.plan import journal_path
 
 if TYPE_CHECKING:
@@ -78,18 +79,20 @@ def _delivery_dict(d: jr.Delivery) -> dict[str, object]:
 
 def forget(workspace: Workspace, address: str) -> Forgotten:
     """Erase one person from every list and the journal, and leave a hash-only suppression."""
-    hashed = suppression.address_hash(erasure.address_key(address))
     key = erasure.address_key(address)
-    changes = erasure.plan_list_erasure(workspace, address)  # refuses before any change
-    rows = 0
-    path = journal_path(workspace)
-    existing = jr.Journal.read_only(path)  # none yet: nothing to forget, none to create
-    if existing is not None:
-        existing.close()
-        with jr.Journal(path) as journal:
-            rows = journal.forget(key, hashed)
-    erasure.apply_list_erasure(changes)
-    _leave_erased_entry(workspace, address)
+    hashed = suppression.address_hash(key)
+    # A send running now would write the address back into the journal.
+    with send_lock(workspace):
+        changes = erasure.plan_list_erasure(workspace, address)  # refuses before any change
+        rows = 0
+        path = journal_path(workspace)
+        existing = jr.Journal.read_only(path)  # none yet: nothing to forget, none to create
+        if existing is not None:
+            existing.close()
+            with jr.Journal(path) as journal:
+                rows = journal.forget(key, hashed)
+        erasure.apply_list_erasure(changes)
+        _leave_erased_entry(workspace, address)
     return Forgotten(hashed, tuple(changes), rows)
 
 

@@ -29,8 +29,10 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from pressdist.audience import suppression
-from pressdist.errors import ConfigError
+from pressdist.audience.lists import choose_language, iter_recipients, open_lists
+from pressdist.errors import ConfigError, PressdistError
 from pressdist.languages import Language, negotiate
+from pressdist.mail.addresses import check_address
 from pressdist.mail.content import labels
 from pressdist.mail.unsubscribe import InvalidToken, UnsubscribeRequest, verify
 from pressdist.workspace import Workspace
@@ -87,8 +89,11 @@ def _hashed(address: str) -> str:
     return suppression.address_hash(address)[:16]
 
 
-def _language(workspace: Workspace, accept: str) -> Language:
-    """The reader's language from Accept-Language, else the office's source language."""
+def _language(workspace: Workspace, accept: str, found: UnsubscribeRequest | None) -> Language:
+    """The reader's language: from Accept-Language, else from their row on the token's list.
+
+    The source language when neither names one of the workspace's languages.
+    """
     available = workspace.config.all_languages
     ranked = []
     for i, part in enumerate(accept.split(",")):
@@ -102,10 +107,26 @@ def _language(workspace: Workspace, accept: str) -> Language:
         if tag and q > 0:
             ranked.append((-q, i, tag))
     for _q, _i, tag in sorted(ranked):
-        found = negotiate(tag, available)
-        if found is not None:
-            return found
-    return workspace.config.source_language
+        chosen = negotiate(tag, available)
+        if chosen is not None:
+            return chosen
+    listed = _listed_language(workspace, found) if found is not None else None
+    return listed or workspace.config.source_language
+
+
+def _listed_language(workspace: Workspace, found: UnsubscribeRequest) -> Language | None:
+    """The language the reader's row on the token's list asks for, if the row is there."""
+    if not found.list_name:
+        return None
+    try:
+        key = check_address(found.address)[1]
+        files = open_lists(workspace, [found.list_name])
+    except (ValueError, PressdistError):
+        return None  # a list renamed or gone since the mail: the page still works
+    for rcpt in iter_recipients(files, []):
+        if rcpt.key == key:
+            return choose_language(rcpt.language, workspace.config).language
+    return None
 
 
 class _Page:
@@ -210,8 +231,9 @@ def create_app(workspace: Workspace, *, secret: bytes) -> Starlette:
         client = request.client.host if request.client else "-"
         if not limiter.allow(client, time.monotonic()):
             return PlainTextResponse("too many requests", status_code=429, headers=_NO_STORE)
-        page = _Page(workspace, _language(workspace, request.headers.get("accept-language", "")))
         found = checked(request)
+        accept = request.headers.get("accept-language", "")
+        page = _Page(workspace, _language(workspace, accept, found))
         if found is None:
             log.info("%s %s 400 invalid token", request.method, endpoint.path)
             return page.refused()

@@ -91,3 +91,11 @@ def test_export_after_forget_shows_only_the_pseudonymous_deliveries(ws):
     assert person.rows == ()
     (delivery,) = person.deliveries
     assert (delivery.address, delivery.name) == (person.hash, "")
+
+
+def test_forget_waits_for_no_send_it_refuses_while_one_runs(ws):
+    from pressdist.sending.delivery import send_lock
+
+    with send_lock(ws), pytest.raises(PressdistError, match="another `pressdist send`"):
+        pressdist.forget(ws, PERSON)
+    assert PERSON in (ws.recipients_dir / "presse.csv").read_text("utf-8")

@@ -61,7 +61,9 @@ def test_one_click_suppresses_for_the_tokens_list_and_repeating_changes_nothing(
         ("en-GB,en;q=0.8", "en", "Stop sending press releases"),
         ("zh-CN,zh;q=0.9,en;q=0.5", "zh-CN", "不再向"),
         ("fr;q=1, en;q=0.2", "en", "Stop sending"),
-        ("", "de", "Keine Pressemitteilungen"),
+        ("en;q=0.3, de;q=0.9", "de", "Keine Pressemitteilungen"),
+        ("", "zh-CN", "不再向"),  # none asked for: the language of their row on the list
+        ("fr", "zh-CN", "不再向"),
     ],
 )
 def test_the_page_asks_in_the_readers_language(client, accept, lang, question) -> None:
@@ -132,3 +134,9 @@ def test_requests_are_logged_without_the_address(ws, client, caplog) -> None:
         client.post(f"/abmelden?t={token}", **ONE_CLICK)
     assert len(caplog.records) == 2
     assert all(PERSON not in r.getMessage() and token not in r.getMessage() for r in caplog.records)
+
+
+def test_a_reader_not_on_the_tokens_list_gets_the_source_language(client) -> None:
+    token = sign(SECRET, "nobody@example.org", "presse")
+    page = client.get(f"/abmelden?t={token}")
+    assert page.status_code == 200 and '<html lang="de">' in page.text

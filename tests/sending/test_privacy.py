@@ -93,7 +93,7 @@ def test_export_after_forget_shows_only_the_pseudonymous_deliveries(ws):
     assert (delivery.address, delivery.name) == (person.hash, "")
 
 
-def test_forget_waits_for_no_send_it_refuses_while_one_runs(ws):
+def test_forget_refuses_while_a_send_runs(ws):
     from pressdist.sending.delivery import send_lock
 
     with send_lock(ws), pytest.raises(PressdistError, match="another `pressdist send`"):

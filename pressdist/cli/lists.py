@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pressdist.cli.shell import HelpGroup, app, console, fitted_table, open_workspace, shown_path
+from pressdist.cli.shell import (
+    HelpGroup,
+    app,
+    console,
+    counted,
+    fitted_table,
+    open_workspace,
+    shown_path,
+)
 from pressdist.diagnostics import NOTE, location
 
 if TYPE_CHECKING:
@@ -93,7 +101,7 @@ def recipients_check(
     warnings = sum(p.level == WARNING for p in problems)
     if errors or warnings:
         console(stderr=True).print(
-            f"[bold red]{_count(errors, 'error')}[/], [yellow]{_count(warnings, 'warning')}[/]:"
+            f"[bold red]{counted(errors, 'error')}[/], [yellow]{counted(warnings, 'warning')}[/]:"
             " fix the rows above"
         )
         raise typer.Exit(1)
@@ -115,7 +123,7 @@ def _print_suppressed(held: list[tuple[Recipient, Suppression]], *, limit: int =
         out.print(f"… and {len(held) - limit} more suppressed")
     if held:
         out.print(
-            f"{_count(len(held), 'recipient')} suppressed: they get no mail "
+            f"{counted(len(held), 'recipient')} suppressed: they get no mail "
             "(`pressdist suppress list` shows every suppression)"
         )
 
@@ -124,10 +132,6 @@ def suppressed_because(found: Suppression) -> str:
     """``unsubscribed 2024-05-03, all lists``: why and since when, in a few words."""
     scope = "all lists" if found.scope == "*" else f"list {found.scope}"
     return f"{found.reason} {found.when:%Y-%m-%d}, {scope}"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 @recipients_app.command("show")
@@ -207,17 +211,16 @@ def recipients_forget(
         for first, last in change.rows:
             lines = f"{first}" if first == last else f"{first}-{last}"
             out.print(f"{escape(shown_path(change.path))}:{lines}: row removed")
+    deliveries = counted(done.journal_rows, "delivery", "deliveries")
     if done.journal_rows:
-        out.print(
-            f"journal: {_count(done.journal_rows, 'delivery')} kept with the address's hash,"
-            " the name blanked"
-        )
+        out.print(f"journal: {deliveries} kept with the address's hash, the name blanked")
     if not done.changed:
         out.print("Nothing left to forget: no list row and no journal entry names this address.")
     else:
         out.print(
-            f"Forgotten: {_count(done.list_rows, 'list row')} removed,"
-            f" {_count(done.journal_rows, 'journal delivery')} pseudonymised."
+            f"Forgotten: {counted(done.list_rows, 'list row')} removed,"
+            f" {counted(done.journal_rows, 'journal delivery', 'journal deliveries')}"
+            " pseudonymised."
         )
     if done.mentions:
         err = console(stderr=True)
@@ -272,7 +275,7 @@ def _print_person(person) -> None:  # type: ignore[no-untyped-def]
         for d in person.deliveries
     ]
     table, _ = fitted_table(
-        _count(len(person.deliveries), "delivery"),
+        counted(len(person.deliveries), "delivery", "deliveries"),
         [
             ("Release", True, {"no_wrap": True}),
             ("Lang", True, {"no_wrap": True}),
@@ -285,4 +288,4 @@ def _print_person(person) -> None:  # type: ignore[no-untyped-def]
     )
     out.print(table)
     if person.suppression:
-        out.print(f"Suppression list: {_count(len(person.suppression), 'entry')}.")
+        out.print(f"Suppression list: {counted(len(person.suppression), 'entry', 'entries')}.")

@@ -122,6 +122,11 @@ def shown_path(path: Path) -> str:
 NO_RELEASES = "No releases yet — `pressdist import FILE` adds one."
 
 
+def counted(n: int, word: str, plural: str = "") -> str:
+    """``1 unit``, ``2 units``; ``plural`` where adding an s is wrong (delivery, entry)."""
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
 def say_no_releases(*, stderr: bool = False) -> None:
     """Tell the user there is nothing to list (on stderr when stdout carries JSON)."""
     console(stderr=stderr).print(NO_RELEASES, markup=False)

@@ -20,6 +20,7 @@ from pressdist.cli.shell import (
     HelpGroup,
     app,
     console,
+    counted,
     open_workspace,
     say_no_releases,
 )
@@ -168,10 +169,6 @@ def status(
         )
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 @memory_app.command("import")
 def memory_import(
     file: Annotated[
@@ -196,7 +193,7 @@ def memory_import(
     for step in plan.steps:
         store(ws, step)
         rel = step.path.relative_to(ws.root)
-        count = _plural(step.count, "unit")
+        count = counted(step.count, "unit")
         if step.action is ImportAction.KEEP:
             out.print(f"{step.language}: {rel} unchanged ({count})", markup=False)
         elif step.action is ImportAction.REPLACE:
@@ -205,7 +202,7 @@ def memory_import(
             out.print(f"{step.language}: {count} stored in {rel}", markup=False)
     if plan.skipped:
         out.print(
-            f"{_plural(plan.skipped, 'unit')} without a German variant "
+            f"{counted(plan.skipped, 'unit')} without a German variant "
             f"{'was' if plan.skipped == 1 else 'were'} skipped"
         )
 
@@ -237,7 +234,7 @@ def memory_export(
         sys.stdout.write(text)
     else:
         atomic_write(output, text, make_folders=False)
-        console(stderr=True).print(f"{_plural(len(set(units)), 'unit')} written to {output}")
+        console(stderr=True).print(f"{counted(len(set(units)), 'unit')} written to {output}")
 
 
 @memory_app.command("search")
@@ -320,5 +317,5 @@ def memory_rebuild() -> None:
         with open_memory(ws, language) as m:
             total += sum(m.stats().values())
     console().print(
-        f"memory index rebuilt: {_plural(total, 'unit')} in {time.perf_counter() - started:.1f} s"
+        f"memory index rebuilt: {counted(total, 'unit')} in {time.perf_counter() - started:.1f} s"
     )

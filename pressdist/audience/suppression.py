@@ -90,6 +90,11 @@ def suppression_path(workspace: Workspace) -> Path:
     return workspace.root / FILE_NAME
 
 
+def scope_words(list_name: str | None) -> str:
+    """``all lists`` for None, else ``list NAME``."""
+    return "all lists" if list_name is None else f"list {list_name}"
+
+
 @dataclass(frozen=True)
 class Suppression:
     """One row of the file: an address suppressed (or, ``resubscribed``, brought back)."""
@@ -102,6 +107,11 @@ class Suppression:
     source: str  # a link, a mail, a provider event, a person's name, file:line
     note: str = ""  # the why a person gave, in their words
     line: int = 0  # in the file; 0 for a row not yet written
+
+    @property
+    def scope_words(self) -> str:
+        """``all lists`` or ``list presse``: the scope as a sentence says it."""
+        return scope_words(None if self.scope == ALL_LISTS else self.scope)
 
     def covers(self, list_name: str | None) -> bool:
         """Whether it keeps mail of ``list_name`` (None: of any list) away."""

@@ -130,8 +130,7 @@ def _print_suppressed(held: list[tuple[Recipient, Suppression]], *, limit: int =
 
 def suppressed_because(found: Suppression) -> str:
     """``unsubscribed 2024-05-03, all lists``: why and since when, in a few words."""
-    scope = "all lists" if found.scope == "*" else f"list {found.scope}"
-    return f"{found.reason} {found.when:%Y-%m-%d}, {scope}"
+    return f"{found.reason} {found.when:%Y-%m-%d}, {found.scope_words}"
 
 
 @recipients_app.command("show")

@@ -16,7 +16,7 @@ import typer
 from pressdist.cli.shell import HelpGroup, app, console, fitted_table, open_workspace
 
 if TYPE_CHECKING:
-    from pressdist.audience.suppression import Suppression
+    pass
 
 suppress_app = typer.Typer(
     cls=HelpGroup,
@@ -39,10 +39,6 @@ def _person(by: str | None) -> str:
         return getpass.getuser()
     except (OSError, KeyError):  # no login name in some containers
         return "unknown"
-
-
-def _scope(found: Suppression) -> str:
-    return "all lists" if found.scope == "*" else f"list {found.scope}"
 
 
 @suppress_app.command("add")
@@ -75,12 +71,12 @@ def suppress_add(
     )
     found = suppression.load(ws).lookup(address, list_)
     if added or found is None:  # None: brought back by someone else meanwhile
-        where = "all lists" if list_ is None else f"list {list_}"
+        where = suppression.scope_words(list_)
         console().print(escape(f"Suppressed {address.strip()} for {where} ({kind})."))
     else:
         console().print(
             escape(
-                f"{address.strip()} is already suppressed for {_scope(found)} "
+                f"{address.strip()} is already suppressed for {found.scope_words} "
                 f"({found.reason} since {found.when:%Y-%m-%d}); nothing changed."
             )
         )

@@ -100,8 +100,10 @@ def _said_no_since(workspace: Workspace, journal: jr.Journal, release_id: str) -
     if not held:
         return found
     for revision, language, recipient, list_name, sent_at in journal.sent_of(release_id):
-        said = held.lookup_hash(recipient, list_name) if _HASH.match(recipient) else None
-        said = said or held.lookup(recipient, list_name)
+        if _HASH.match(recipient):
+            said = held.lookup_hash(recipient, list_name)
+        else:
+            said = held.lookup(recipient, list_name)
         # The list records whole seconds: one made in the second of the mail counts.
         if said is None or said.when < dt.datetime.fromisoformat(sent_at).replace(microsecond=0):
             continue

@@ -30,7 +30,7 @@ from pressdist.diagnostics import WARNING, Diagnostic
 from pressdist.errors import ConfigError, InputError
 from pressdist.mail.addresses import check_address
 from pressdist.mail.mime import HeaderError
-from pressdist.workspace import check_unsubscribe_url, config_line
+from pressdist.workspace import check_unsubscribe_mailto, check_unsubscribe_url, config_line
 
 if TYPE_CHECKING:
     from pressdist.workspace import Workspace
@@ -228,9 +228,9 @@ class Unsubscribe:
 
 
 def _mailto_address(value: str) -> str:
-    addr = value[len("mailto:") :] if value.lower().startswith("mailto:") else value
+    """The mailto's address: one address in the shape pressdist.toml allows, valid, ASCII."""
     try:
-        addr, _key, smtputf8 = check_address(addr)
+        addr, _key, smtputf8 = check_address(check_unsubscribe_mailto(value))
     except ValueError as exc:
         raise HeaderError(f"unsubscribe_mailto: {exc}") from None
     if smtputf8:
@@ -238,8 +238,6 @@ def _mailto_address(value: str) -> str:
             f"unsubscribe_mailto {addr!r} has a mailbox name that is not ASCII",
             hint="use an ASCII address; recipients may have UTF-8 addresses",
         )
-    if any(c in addr for c in '<>,?&%"\\ '):
-        raise HeaderError(f"unsubscribe_mailto {addr!r} must be one plain address")
     return addr
 
 

@@ -42,10 +42,39 @@ class SendSettings:
     unsubscribe_secret_env: str = ""  # the environment variable holding the signing key
     unsubscribe_max_age_days: int = 730  # how long a signed link keeps working
     message_id_domain: str | None = None  # None: the sender's domain
+    # The envelope sender; each delivery gets its own signed address, local+TOKEN@domain
+    # (mail.verp), signed with the key unsubscribe_secret_env names. "": the sender.
+    bounce_address: str = ""
+
+
+@dataclass(frozen=True)
+class InboxSettings:
+    """``[inbox]``: the office mailbox `pressdist inbox` reads. Defaults stated once, here.
+
+    Either ``path`` (a local Maildir or mbox file) or ``host`` (IMAP); neither:
+    no mailbox configured.
+    """
+
+    path: str = ""  # a Maildir folder or an mbox file, relative to the workspace
+    host: str = ""  # an IMAP server
+    port: int = 0  # 0: 993 for security = "tls", 143 for "starttls"
+    security: str = "tls"  # "tls" (IMAPS) or "starttls"; certificates are always verified
+    username: str = ""
+    password_env: str = ""  # the environment variable holding the password
+    folder: str = "INBOX"
+    ca_file: str = ""  # a private CA's certificate, relative to the workspace
+    timeout: float = 30.0  # seconds, per IMAP command
+    processed: str = "move"  # "move" to processed_folder, or "flag" where it lies
+    processed_folder: str = "pressdist/processed"
+    soft_bounce_limit: int = 3  # soft bounces in a row, over distinct releases, that suppress
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.path or self.host)
 
 
 # The TOML type each [send] key must have, from its field's annotation.
-_SEND_TYPES: dict[str, Any] = {"str": str, "str | None": str, "int": int, "float": (int, float)}
+_TYPES: dict[str, Any] = {"str": str, "str | None": str, "int": int, "float": (int, float)}
 
 # Every key pressdist.toml may hold; a value of dict means a table with those
 # keys, None means "any keys" (validated by its owner, e.g. each gateway).
@@ -59,7 +88,8 @@ _SCHEMA: dict[str, Any] = {
     "memory": {"threshold": int},
     "readiness": {"min_translated": int, "allow_fuzzy": bool, "allow_warnings": bool},
     "fallback": None,
-    "send": {f.name: _SEND_TYPES[f.type] for f in fields(SendSettings)},
+    "send": {f.name: _TYPES[f.type] for f in fields(SendSettings)},
+    "inbox": {f.name: _TYPES[f.type] for f in fields(InboxSettings)},
     "gateways": None,
 }
 
@@ -84,6 +114,7 @@ class Config:
     # requested language -> languages to try, in order, when it cannot be sent.
     fallback: dict[str, list[Language]] = field(default_factory=dict)
     send: SendSettings = field(default_factory=SendSettings)
+    inbox: InboxSettings = field(default_factory=InboxSettings)
     gateways: dict[str, GatewayConfig] = field(default_factory=dict)
 
     @property
@@ -247,6 +278,7 @@ def load_config(path: Path) -> Config:
         fallback[lang] = [_language(c, f"fallback.{key}", path, text) for c in chain]
     cfg.fallback = fallback
     cfg.send = _send_settings(data.get("send", {}), path, text)
+    cfg.inbox = _inbox_settings(data.get("inbox", {}), path, text)
     cfg.gateways = {
         name: GatewayConfig.from_table(name, table, path)
         for name, table in data.get("gateways", {}).items()
@@ -272,7 +304,97 @@ def _send_settings(table: dict[str, Any], path: Path, text: str) -> SendSettings
             values[key] = float(values[key])
     settings = SendSettings(**values)
     _check_unsubscribe(settings, path, text)
+    _check_bounce_address(settings, path, text)
     return settings
+
+
+# A bounce address's local part, its delimiter and the token fit RFC 5321's 64 octets.
+MAX_LOCAL_PART = 64
+VERP_DELIMITER = "+"
+VERP_TOKEN_LENGTH = 37  # characters; mail.verp says why
+
+
+def check_bounce_address(value: str) -> str:
+    """The bounce address, or ValueError: one plain ASCII address with room for a token."""
+    local, at, domain = value.rpartition("@")
+    if (
+        not at
+        or not local
+        or "." not in domain
+        or not value.isascii()
+        or _NOT_IN_MAILTO.search(value)
+        or "@" in local
+    ):
+        raise ValueError(
+            f"bounce_address {value!r} must be one plain ASCII address such as "
+            "presse-bounces@example.org"
+        )
+    if VERP_DELIMITER in local:
+        raise ValueError(
+            f"bounce_address {value!r} already holds {VERP_DELIMITER!r}; "
+            f"pressdist adds {VERP_DELIMITER}TOKEN to it"
+        )
+    room = MAX_LOCAL_PART - len(VERP_DELIMITER) - VERP_TOKEN_LENGTH
+    if len(local) > room:
+        raise ValueError(
+            f"bounce_address {value!r}: its mailbox name is {len(local)} characters; with "
+            f"{VERP_DELIMITER}TOKEN it may have at most {room} (RFC 5321's 64 octets)"
+        )
+    return value
+
+
+def _check_bounce_address(settings: SendSettings, path: Path, text: str) -> None:
+    if not settings.bounce_address:
+        return
+    line = line_in_table(text, ("send",), "bounce_address")
+    try:
+        check_bounce_address(settings.bounce_address)
+    except ValueError as exc:
+        raise ConfigError(str(exc), path=path, line=line) from None
+    if not settings.unsubscribe_secret_env:
+        raise ConfigError(
+            "'send.bounce_address' needs a signing key: 'send.unsubscribe_secret_env' is not set",
+            path=path,
+            line=line,
+            hint='add unsubscribe_secret_env = "PRESSDIST_UNSUBSCRIBE_SECRET" to [send]: the '
+            "one key signs the unsubscribe links and the bounce addresses",
+        )
+
+
+def _inbox_settings(table: dict[str, Any], path: Path, text: str) -> InboxSettings:
+    """``[inbox]``, its types already checked; each error at its line."""
+
+    def error(key: str, message: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(message, path=path, line=line_in_table(text, ("inbox",), key), hint=hint)
+
+    values = {key: value for key, value in table.items() if value != ""}
+    if "timeout" in values:
+        values["timeout"] = float(values["timeout"])
+    inbox = InboxSettings(**values)
+    if inbox.path and inbox.host:
+        raise error(
+            "host", "'inbox' has both 'path' and 'host'", "keep one: a local mailbox or IMAP"
+        )
+    for key, choices in (("security", ("tls", "starttls")), ("processed", ("move", "flag"))):
+        if getattr(inbox, key) not in choices:
+            raise error(key, f"'inbox.{key}' must be one of {', '.join(choices)}")
+    if not 0 <= inbox.port <= 65535:
+        raise error("port", f"'inbox.port' must be a port number, not {inbox.port}")
+    if inbox.soft_bounce_limit < 1:
+        raise error("soft_bounce_limit", "'inbox.soft_bounce_limit' must be 1 or more")
+    if not (math.isfinite(inbox.timeout) and inbox.timeout > 0):
+        raise error("timeout", "'inbox.timeout' must be more than 0 seconds")
+    if inbox.password_env and not _ENV_NAME.match(inbox.password_env):
+        raise error(
+            "password_env",
+            "'inbox.password_env' must name an environment variable, not hold a secret",
+            hint='e.g. password_env = "PRESSDIST_INBOX_PASSWORD"',
+        )
+    if inbox.host and not inbox.username:
+        raise error("host", "'inbox' has a host but no 'username'")
+    if not inbox.processed_folder.strip() or inbox.processed_folder.strip("/") == "":
+        raise error("processed_folder", "'inbox.processed_folder' must name a folder")
+    return inbox
 
 
 # Placeholders an unsubscribe URL may hold, filled per recipient by mail.unsubscribe.

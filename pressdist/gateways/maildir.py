@@ -64,8 +64,11 @@ class MaildirGateway(GatewayBase):
 
     async def _send(self, envelope: Envelope) -> Result:
         # Files in a Maildir use the local line ending, as a delivery agent
-        # writes them; the wire format's CRLF is an SMTP matter.
-        data = envelope.data.replace(b"\r\n", b"\n")
+        # writes them; the wire format's CRLF is an SMTP matter. Like one, it
+        # records the envelope sender as Return-Path (RFC 5321 4.4).
+        data = b"Return-Path: <%s>\n" % envelope.sender.encode("utf-8") + envelope.data.replace(
+            b"\r\n", b"\n"
+        )
         try:
             key = await asyncio.to_thread(self._add, data)
         except OSError as exc:

@@ -31,6 +31,7 @@ from pressdist.mail.addresses import check_address
 from pressdist.mail.identity import sender_address, shared_headers
 from pressdist.mail.mime import HeaderError
 from pressdist.mail.mime import address as header_address
+from pressdist.mail.verp import BounceAddress
 from pressdist.sending import journal as jr
 from pressdist.sending.gateway import Envelope, Gateway, GatewayBase, Outcome, Result
 from pressdist.sending.plan import Addressee, Plan, journal_path
@@ -94,6 +95,8 @@ class DeliveryRun:
         self.to = to
         self.report = report or Report()
         self.envelope_sender = sender_address(plan.workspace)
+        # With a bounce address each delivery has its own envelope sender (VERP).
+        self.bounce = BounceAddress.from_workspace(plan.workspace)
         self.shared = shared_headers(plan.workspace)
         self.concurrency = max(1, gateway.concurrency)
         self.queue: asyncio.Queue[_Job | None] = asyncio.Queue(
@@ -172,7 +175,8 @@ class DeliveryRun:
             duplicate = mail.state == jr.SENDING
             if duplicate:
                 self.report.possibly_duplicate.append(rcpt.address)
-            envelope = Envelope(mail.message_id, self.envelope_sender, rcpt.address, data)
+            sender = self.bounce.sender(mail.message_id) if self.bounce else self.envelope_sender
+            envelope = Envelope(mail.message_id, sender, rcpt.address, data)
             jobs.append(_Job(rcpt.key, rcpt.address, mail.language, envelope, 1))
             attempts.append(_attempt(plan, mail, self.gateway.name, duplicate))
         self.journal.mark_sending(self.run_id, attempts)

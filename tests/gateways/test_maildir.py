@@ -60,7 +60,9 @@ def test_maildir_file_is_the_message_with_local_line_endings(tmp_path: Path) -> 
     (result,) = asyncio.run(send_all(_gateway(tmp_path), [envelope]))
 
     stored = (tmp_path / "outbox" / result.detail).read_bytes()
-    assert stored == envelope.data.replace(b"\r\n", b"\n")
+    # As a delivery agent does: the envelope sender first, as Return-Path.
+    return_path = f"Return-Path: <{envelope.sender}>\n".encode()
+    assert stored == return_path + envelope.data.replace(b"\r\n", b"\n")
     parsed = email.message_from_bytes(stored, policy=email.policy.default)
     assert parsed["To"] == "李雷@例子.中国"
     assert "美因茨 7" in parsed.get_content()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -398,6 +399,10 @@ def _exit(report: Report, release_id: str) -> None:
 def log(
     release_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="Release id.")] = None,
     failed: Annotated[bool, typer.Option("--failed", help="Only failed deliveries.")] = False,
+    bounced: Annotated[
+        bool,
+        typer.Option("--bounced", help="Only deliveries that bounced or drew a complaint."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON on standard output.")] = False,
     csv_file: Annotated[
         Path | None, typer.Option("--csv", metavar="FILE", help="Write the deliveries as CSV.")
@@ -407,15 +412,16 @@ def log(
     from pressdist.sending.log import open_log
 
     journal = open_log(open_workspace(), release_id)
+    only = _Only(failed=failed, returned=bounced)
     try:
         if as_json or csv_file:
-            _export(journal, release_id, failed, as_json=as_json, csv_file=csv_file)
+            _export(journal, release_id, only, as_json=as_json, csv_file=csv_file)
         elif journal is None:
             console().print("Nothing sent yet (no journal in .pressdist/).")
-        elif not release_id and not failed:
+        elif not release_id and not only:
             _runs_table(journal)
         else:
-            _deliveries_table(journal, release_id, failed)
+            _deliveries_table(journal, release_id, only)
     finally:
         if journal is not None:
             journal.close()
@@ -447,7 +453,8 @@ def _summary_table(summary):  # type: ignore[no-untyped-def]
     table = Table(title=f"Report of {summary.release_id}")
     table.add_column("Revision", no_wrap=True)
     table.add_column("Language", no_wrap=True)
-    for column in ("Sent", "Failed", "Not settled", "Suppressed since", "Unsubscribed since"):
+    columns = ("Sent", "Failed", "Not settled", "Bounced", "Soft bounces", "Complaints")
+    for column in (*columns, "Suppressed since", "Unsubscribed since"):
         table.add_column(column, justify="right")
     for line in summary.lines:
         table.add_row(
@@ -456,6 +463,9 @@ def _summary_table(summary):  # type: ignore[no-untyped-def]
             str(line.sent),
             str(line.failed),
             str(line.unsettled),
+            str(line.bounced),
+            str(line.soft_bounced),
+            str(line.complained),
             str(line.suppressed),
             str(line.unsubscribed),
         )
@@ -465,18 +475,44 @@ def _summary_table(summary):  # type: ignore[no-untyped-def]
         str(summary.sent),
         str(summary.failed),
         str(summary.unsettled),
+        str(sum(line.bounced for line in summary.lines)),
+        str(sum(line.soft_bounced for line in summary.lines)),
+        str(sum(line.complained for line in summary.lines)),
         "",
         "",
         style="bold",
     )
-    table.caption = "since: suppressed for that list after the mail went out"
+    table.caption = (
+        "sent includes what bounced or drew a complaint (`pressdist inbox` reads those); "
+        "since: suppressed for that list after the mail went out"
+    )
     return table
+
+
+@dataclass(frozen=True)
+class _Only:
+    """Which deliveries ``log`` shows: all, the failed ones, the ones that came back."""
+
+    failed: bool = False
+    returned: bool = False
+
+    def __bool__(self) -> bool:
+        return self.failed or self.returned
+
+    @property
+    def words(self) -> str:
+        """`` that failed`` and the like, for "No deliveries recorded…"."""
+        return " that failed" * self.failed + " that bounced or drew a complaint" * self.returned
+
+    @property
+    def title(self) -> str:
+        return "Bounced deliveries" if self.returned else "Failed deliveries"
 
 
 def _export(
     journal: Journal | None,
     release_id: str | None,
-    failed: bool,
+    only: _Only,
     *,
     as_json: bool,
     csv_file: Path | None,
@@ -487,7 +523,10 @@ def _export(
     from pressdist.sending.log import deliveries_csv
 
     rows = (
-        [d.to_dict() for d in journal.deliveries(release_id, failed=failed)]
+        [
+            d.to_dict()
+            for d in journal.deliveries(release_id, failed=only.failed, returned=only.returned)
+        ]
         if journal is not None
         else []
     )
@@ -500,8 +539,8 @@ def _export(
             what = "Nothing sent yet" if journal is None else "No deliveries recorded"
             if journal is not None and release_id:
                 what += f" for {release_id}"
-            if journal is not None and failed:
-                what += " that failed"
+            if journal is not None:
+                what += only.words
             console(stderr=True).print(
                 f"{what}: {csv_file} has the column names only, no deliveries."
             )
@@ -556,12 +595,12 @@ def _runs_table(journal) -> None:  # type: ignore[no-untyped-def]
     console().print("`pressdist log ID` shows every delivery of one release.")
 
 
-def _deliveries_table(journal, release_id: str | None, failed: bool) -> None:  # type: ignore[no-untyped-def]
+def _deliveries_table(journal, release_id: str | None, only: _Only) -> None:  # type: ignore[no-untyped-def]
     from rich.markup import escape
 
-    deliveries = list(journal.deliveries(release_id, failed=failed))
+    deliveries = list(journal.deliveries(release_id, failed=only.failed, returned=only.returned))
     if not deliveries:
-        console().print("No deliveries recorded" + (" that failed." if failed else "."))
+        console().print(f"No deliveries recorded{only.words}.")
         return
     rows = [
         [
@@ -571,12 +610,12 @@ def _deliveries_table(journal, release_id: str | None, failed: bool) -> None:  #
             (d.sent_at or d.updated_at)[:19].replace("T", " "),
             str(d.attempts),
             escape(d.list),
-            escape(d.last_error),
+            escape(f"{d.status_code} {d.diagnostic}".strip() if d.returned_at else d.last_error),
         ]
         for d in deliveries
     ]
     table, left_out = fitted_table(
-        f"Deliveries of {release_id}" if release_id else "Failed deliveries",
+        f"Deliveries of {release_id}" if release_id else only.title,
         [
             ("Address", True, {"no_wrap": True}),
             ("Lang", True, {"no_wrap": True}),

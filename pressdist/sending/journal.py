@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pressdist.errors import InputError, PressdistError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FILE_NAME = "journal.sqlite3"
 
 PENDING = "pending"
@@ -32,21 +32,26 @@ SENDING = "sending"
 SENT = "sent"
 FAILED_TRANSIENT = "failed-transient"
 FAILED_PERMANENT = "failed-permanent"
-STATES = (PENDING, SENDING, SENT, FAILED_TRANSIENT, FAILED_PERMANENT)
+# The second half of a delivery: what came back after it was sent (``inbox``).
+SOFT_BOUNCED = "soft-bounced"  # the receiving side gave up for now (4.x.x: mailbox full)
+BOUNCED = "bounced"  # the address does not take mail (5.x.x)
+COMPLAINED = "complained"  # the recipient marked it as spam
+STATES = (
+    PENDING,
+    SENDING,
+    SENT,
+    FAILED_TRANSIENT,
+    FAILED_PERMANENT,
+    SOFT_BOUNCED,
+    BOUNCED,
+    COMPLAINED,
+)
+RETURNED = (SOFT_BOUNCED, BOUNCED, COMPLAINED)  # in the order one may follow another
+# Handed over to the gateway: the release reached (or was refused by) their mailbox.
+DELIVERED = (SENT, *RETURNED)
+_DELIVERED_SQL = ", ".join(f"'{s}'" for s in DELIVERED)
 
-_SCHEMA = f"""
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY,
-    release_id TEXT NOT NULL,
-    revision TEXT NOT NULL,
-    lists TEXT NOT NULL,
-    gateway TEXT NOT NULL,
-    resend INTEGER NOT NULL DEFAULT 0,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    status TEXT NOT NULL DEFAULT 'running',  -- running, finished, stopped, interrupted
-    note TEXT NOT NULL DEFAULT ''
-);
+_DELIVERIES = f"""
 CREATE TABLE deliveries (
     revision TEXT NOT NULL,
     recipient TEXT NOT NULL,  -- case-folded address: one mail per person
@@ -66,11 +71,73 @@ CREATE TABLE deliveries (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     sent_at TEXT,
+    status_code TEXT NOT NULL DEFAULT '',  -- of the bounce: 5.1.1, or the complaint's kind
+    diagnostic TEXT NOT NULL DEFAULT '',  -- the receiving server's words
+    returned_at TEXT,  -- when the bounce or complaint was read
     PRIMARY KEY (revision, recipient)
 ) WITHOUT ROWID;
 CREATE INDEX deliveries_by_release ON deliveries (release_id, state);
 CREATE INDEX deliveries_by_run ON deliveries (run_id);
+CREATE INDEX deliveries_by_message_id ON deliveries (message_id);
+CREATE INDEX deliveries_by_recipient ON deliveries (recipient);
 """
+
+# What the inbox has already acted on (a mail, a provider event, a webhook's
+# token), so that reading it again changes nothing; and each source's cursor.
+_INBOX = """
+CREATE TABLE inbox_seen (
+    key TEXT PRIMARY KEY,  -- mail:<sha-256 of its bytes>, mailgun:<event id>, ...
+    source TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    seen_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE inbox_cursors (
+    source TEXT PRIMARY KEY,
+    cursor TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+# Schema 1 to 2: deliveries learn what came back. SQLite cannot change a CHECK,
+# so the table is built anew and the rows copied over.
+_MIGRATE_1_TO_2 = (
+    """
+DROP INDEX deliveries_by_release;
+DROP INDEX deliveries_by_run;
+ALTER TABLE deliveries RENAME TO deliveries_v1;
+"""
+    + _DELIVERIES
+    + """
+INSERT INTO deliveries (revision, recipient, release_id, address, name, language,
+    requested_language, list, gateway, message_id, state, attempts, last_error,
+    possibly_duplicate, run_id, created_at, updated_at, sent_at)
+  SELECT revision, recipient, release_id, address, name, language, requested_language, list,
+    gateway, message_id, state, attempts, last_error, possibly_duplicate, run_id, created_at,
+    updated_at, sent_at FROM deliveries_v1;
+DROP TABLE deliveries_v1;
+"""
+    + _INBOX
+)
+
+_SCHEMA = (
+    """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    release_id TEXT NOT NULL,
+    revision TEXT NOT NULL,
+    lists TEXT NOT NULL,
+    gateway TEXT NOT NULL,
+    resend INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL DEFAULT 'running',  -- running, finished, stopped, interrupted
+    note TEXT NOT NULL DEFAULT ''
+);
+"""
+    + _DELIVERIES
+    + _INBOX
+)
 
 
 # What `pressdist log --json` and `--csv` show of a delivery, in this order.
@@ -91,6 +158,9 @@ LOG_FIELDS = (
     "possibly_duplicate",
     "requested_language",
     "run_id",
+    "status_code",
+    "diagnostic",
+    "returned_at",
 )
 
 
@@ -120,6 +190,9 @@ class Delivery:
     created_at: str
     updated_at: str
     sent_at: str | None
+    status_code: str = ""
+    diagnostic: str = ""
+    returned_at: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         """The fields of ``LOG_FIELDS``, in their order: one row of the log."""
@@ -228,9 +301,10 @@ class Journal:
                 path=self.path,
                 hint="upgrade pressdist",
             )
-        if version == 0:
+        steps = {0: _SCHEMA, 1: _MIGRATE_1_TO_2}
+        if version in steps:
             with self._tx():
-                for stmt in _SCHEMA.split(";"):
+                for stmt in steps[version].split(";"):
                     if stmt.strip():
                         self.db.execute(stmt)
                 self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -374,6 +448,7 @@ class Journal:
         release_id: str | None = None,
         *,
         failed: bool = False,
+        returned: bool = False,
         run_id: int | None = None,
     ) -> Iterator[Delivery]:
         where, args = [], []
@@ -385,12 +460,14 @@ class Journal:
             args.append(run_id)
         if failed:
             where.append(f"state IN ('{FAILED_TRANSIENT}', '{FAILED_PERMANENT}')")
+        if returned:
+            where.append("state IN (" + ", ".join(f"'{s}'" for s in RETURNED) + ")")
         sql = "SELECT * FROM deliveries"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY release_id, updated_at, recipient"
         for r in self.db.execute(sql, args):
-            yield Delivery(*r[:13], bool(r[13]), *r[14:])
+            yield _delivery(r)
 
     def has_release(self, release_id: str) -> bool:
         """Whether any send of ``release_id`` was ever started."""
@@ -423,7 +500,7 @@ class Journal:
         return dict(
             self.db.execute(
                 "SELECT revision, COUNT(*) FROM deliveries WHERE release_id=? AND revision<>?"
-                " AND state='sent' GROUP BY revision",
+                f" AND state IN ({_DELIVERED_SQL}) GROUP BY revision",
                 (release_id, revision),
             ).fetchall()
         )
@@ -440,9 +517,138 @@ class Journal:
         """``(revision, language, recipient, list, sent_at)`` of each mail of a release sent."""
         return self.db.execute(
             "SELECT revision, language, recipient, list, sent_at FROM deliveries"
-            " WHERE release_id=? AND state=? AND sent_at IS NOT NULL",
-            (release_id, SENT),
+            f" WHERE release_id=? AND state IN ({_DELIVERED_SQL}) AND sent_at IS NOT NULL",
+            (release_id,),
         ).fetchall()
+
+    # What came back -------------------------------------------------------------
+    def by_message_id(self, message_id: str) -> Delivery | None:
+        """The delivery whose mail carried ``message_id`` (without <>), or None."""
+        row = self.db.execute(
+            "SELECT * FROM deliveries WHERE message_id=? LIMIT 1", (message_id.strip("<> "),)
+        ).fetchone()
+        return _delivery(row) if row else None
+
+    def by_digest(self, revision: str, digest_prefix: str) -> Delivery | None:
+        """The delivery of ``revision`` whose Message-ID hash starts with ``digest_prefix``.
+
+        What a bounce address's token names (``mail.verp``); None when the
+        journal has no such delivery.
+        """
+        if not re.fullmatch(r"[0-9a-f]+", revision + digest_prefix):
+            return None
+        row = self.db.execute(
+            "SELECT * FROM deliveries WHERE revision=? AND message_id LIKE ? LIMIT 1",
+            (revision, f"{revision}.%.{digest_prefix}%"),
+        ).fetchone()
+        return _delivery(row) if row else None
+
+    def mark_returned(
+        self, delivery: Delivery, state: str, status_code: str, diagnostic: str
+    ) -> bool:
+        """Record a bounce or complaint for a delivery that was sent; False if nothing changed.
+
+        A state only ever moves forward (sent, soft-bounced, bounced,
+        complained): a late soft bounce does not undo a hard one, and the same
+        report read twice changes nothing.
+        """
+        if state not in RETURNED:
+            raise ValueError(f"{state!r} is not what comes back from a delivery")
+        rank = {s: i for i, s in enumerate(DELIVERED)}
+        current = self.db.execute(
+            "SELECT state FROM deliveries WHERE revision=? AND recipient=?",
+            (delivery.revision, delivery.recipient),
+        ).fetchone()
+        if current is None or current[0] not in rank or rank[current[0]] >= rank[state]:
+            return False
+        t = now()
+        with self._tx():
+            self.db.execute(
+                "UPDATE deliveries SET state=?, status_code=?, diagnostic=?, returned_at=?,"
+                " updated_at=? WHERE revision=? AND recipient=?",
+                (
+                    state,
+                    status_code,
+                    " ".join(diagnostic.split())[:500],
+                    t,
+                    t,
+                    delivery.revision,
+                    delivery.recipient,
+                ),
+            )
+        return True
+
+    def soft_bounce_streak(self, recipient: str, release_id: str) -> int:
+        """Soft-bounced releases in a row for ``recipient``, ending with ``release_id``.
+
+        Releases count in the order they were sent to the person; one that
+        arrived (no bounce) ends the streak. Releases sent after
+        ``release_id`` are not counted: their bounces may still be on the way.
+        """
+        rows = self.db.execute(
+            "SELECT release_id, MAX(sent_at) AS at,"
+            " MAX(state=?) AS soft, MAX(state IN (?, ?)) AS worse"
+            " FROM deliveries WHERE recipient=? AND sent_at IS NOT NULL"
+            " GROUP BY release_id ORDER BY at DESC, release_id DESC",
+            (SOFT_BOUNCED, BOUNCED, COMPLAINED, recipient),
+        ).fetchall()
+        streak, counting = 0, False
+        for release, _at, soft, worse in rows:
+            counting = counting or release == release_id
+            if not counting:
+                continue
+            if not soft or worse:
+                break
+            streak += 1
+        return streak
+
+    def last_returned(self, recipients: Sequence[str]) -> dict[str, Delivery]:
+        """Per recipient key, their latest delivery that bounced or was complained about."""
+        out: dict[str, Delivery] = {}
+        marks = ",".join("?" * len(RETURNED))
+        for i in range(0, len(recipients), 500):
+            chunk = list(recipients[i : i + 500])
+            keys = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT * FROM deliveries WHERE state IN ({marks}) AND recipient IN ({keys})"
+                " ORDER BY returned_at",
+                (*RETURNED, *chunk),
+            )
+            for row in rows:
+                found = _delivery(row)
+                out[found.recipient] = found
+        return out
+
+    def seen(self, key: str) -> str | None:
+        """The verdict the inbox gave ``key`` (a mail's or an event's) before, or None."""
+        row = self.db.execute("SELECT verdict FROM inbox_seen WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def remember(self, key: str, source: str, verdict: str, detail: str = "") -> None:
+        """Record that the inbox acted on ``key``; reading it again then changes nothing."""
+        with self._tx():
+            self.db.execute(
+                "INSERT INTO inbox_seen (key, source, verdict, detail, seen_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET verdict=excluded.verdict,"
+                " detail=excluded.detail",
+                (key, source, verdict, detail, now()),
+            )
+
+    def cursor(self, source: str) -> str | None:
+        """Where reading ``source`` (a provider's event feed) stopped last time."""
+        row = self.db.execute(
+            "SELECT cursor FROM inbox_cursors WHERE source=?", (source,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def set_cursor(self, source: str, cursor: str) -> None:
+        with self._tx():
+            self.db.execute(
+                "INSERT INTO inbox_cursors (source, cursor, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (source) DO UPDATE SET cursor=excluded.cursor,"
+                " updated_at=excluded.updated_at",
+                (source, cursor, now()),
+            )
 
     # Erasure and access -------------------------------------------------------
     def deliveries_of(self, recipients: Sequence[str]) -> list[Delivery]:
@@ -453,7 +659,7 @@ class Journal:
             " ORDER BY created_at, release_id, revision",
             tuple(recipients),
         )
-        return [Delivery(*r[:13], bool(r[13]), *r[14:]) for r in rows]
+        return [_delivery(r) for r in rows]
 
     def forget(self, recipient: str, replacement: str) -> int:
         """Put ``replacement`` (a hash) for one recipient everywhere; the deliveries forgotten.
@@ -487,6 +693,10 @@ class Journal:
                 path=self.path.with_name(self.path.name + "-wal"),
                 hint="run the same command again when no other pressdist runs here",
             )
+
+
+def _delivery(row: Sequence[object]) -> Delivery:
+    return Delivery(*row[:13], bool(row[13]), *row[14:])  # type: ignore[arg-type]
 
 
 def _replace_everywhere(db: sqlite3.Connection, needles: set[str], replacement: str) -> None:

@@ -213,7 +213,7 @@ def _not_held(
 def is_due(state: str | None, resend: bool) -> bool:
     """Whether a delivery in journal ``state`` goes out: not when it was sent or
     failed permanently, unless ``resend``."""
-    return resend or state not in (jr.SENT, jr.FAILED_PERMANENT)
+    return resend or state not in (*jr.DELIVERED, jr.FAILED_PERMANENT)
 
 
 def journal_path(workspace: Workspace) -> Path:
@@ -314,7 +314,7 @@ def _count(
                 if is_due(state, resend):
                     line.to_send += 1
                     in_flight += state == jr.SENDING
-                elif state == jr.SENT:
+                elif state in jr.DELIVERED:
                     line.already_sent += 1
                 else:
                     line.failed_before += 1

@@ -1,7 +1,8 @@
 """The per-release report (``pressdist report``): what the journal says a release achieved.
 
 Owns the tally per revision and language: sent, failed (for good or after
-the retries ran out), not settled (still pending or in flight), and the
+the retries ran out), not settled (still pending or in flight), of those
+sent how many bounced or were reported as spam (what ``inbox`` read), and the
 readers who said no since: of those it reached, how many the suppression list
 keeps from that list now, by a suppression made after their mail, and of
 those how many unsubscribed. It reads the journal and the suppression list
@@ -34,6 +35,9 @@ class SummaryLine:
     unsettled: int = 0  # pending or sending: a stopped or crashed run
     suppressed: int = 0  # reached, and suppressed for this list since
     unsubscribed: int = 0  # of those, by their own unsubscribe
+    bounced: int = 0  # sent, and came back: the address takes no mail (5.x.x)
+    soft_bounced: int = 0  # sent, and came back for now (4.x.x: mailbox full)
+    complained: int = 0  # sent, and reported as spam by the recipient
 
     @property
     def total(self) -> int:
@@ -68,6 +72,7 @@ class Summary:
 
 
 _FAILED = (jr.FAILED_PERMANENT, jr.FAILED_TRANSIENT)
+_RETURNED = {jr.BOUNCED: "bounced", jr.SOFT_BOUNCED: "soft_bounced", jr.COMPLAINED: "complained"}
 
 
 def summarise(workspace: Workspace, release_id: str) -> Summary:
@@ -81,9 +86,14 @@ def summarise(workspace: Workspace, release_id: str) -> Summary:
         said_no = _said_no_since(workspace, journal, release_id)
     counts: dict[tuple[str, str], dict[str, int]] = {}
     for revision, language, state, n in tallies:
-        line = counts.setdefault((revision, language), {"sent": 0, "failed": 0, "unsettled": 0})
-        field = "sent" if state == jr.SENT else "failed" if state in _FAILED else "unsettled"
+        line = counts.setdefault(
+            (revision, language),
+            {"sent": 0, "failed": 0, "unsettled": 0, **dict.fromkeys(_RETURNED.values(), 0)},
+        )
+        field = "sent" if state in jr.DELIVERED else "failed" if state in _FAILED else "unsettled"
         line[field] += n
+        if state in _RETURNED:
+            line[_RETURNED[state]] += n
     lines = [
         SummaryLine(revision, language, **tally, **said_no.get((revision, language), {}))
         for (revision, language), tally in sorted(

@@ -51,6 +51,9 @@ class Finding:
     problem: str = ""
     subject: str = ""
     sender: str = ""
+    # The source vouches for it: an event fetched with our API key, or a webhook
+    # whose signature was checked. A mail vouches for nothing; its tokens must.
+    verified: bool = False
 
     @property
     def is_bounce(self) -> bool:

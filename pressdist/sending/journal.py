@@ -578,12 +578,13 @@ class Journal:
             )
         return True
 
-    def soft_bounce_streak(self, recipient: str, release_id: str) -> int:
+    def soft_bounce_streak(self, recipient: str, release_id: str, *, assume: bool = False) -> int:
         """Soft-bounced releases in a row for ``recipient``, ending with ``release_id``.
 
         Releases count in the order they were sent to the person; one that
         arrived (no bounce) ends the streak. Releases sent after
         ``release_id`` are not counted: their bounces may still be on the way.
+        ``assume``: count ``release_id`` as soft-bounced (what a dry run asks).
         """
         rows = self.db.execute(
             "SELECT release_id, MAX(sent_at) AS at,"
@@ -597,6 +598,7 @@ class Journal:
             counting = counting or release == release_id
             if not counting:
                 continue
+            soft = soft or (assume and release == release_id)
             if not soft or worse:
                 break
             streak += 1
@@ -621,7 +623,10 @@ class Journal:
 
     def seen(self, key: str) -> str | None:
         """The verdict the inbox gave ``key`` (a mail's or an event's) before, or None."""
-        row = self.db.execute("SELECT verdict FROM inbox_seen WHERE key=?", (key,)).fetchone()
+        try:
+            row = self.db.execute("SELECT verdict FROM inbox_seen WHERE key=?", (key,)).fetchone()
+        except sqlite3.OperationalError:  # a schema 1 journal opened read-only (a dry run)
+            return None
         return row[0] if row else None
 
     def remember(self, key: str, source: str, verdict: str, detail: str = "") -> None:
@@ -636,9 +641,12 @@ class Journal:
 
     def cursor(self, source: str) -> str | None:
         """Where reading ``source`` (a provider's event feed) stopped last time."""
-        row = self.db.execute(
-            "SELECT cursor FROM inbox_cursors WHERE source=?", (source,)
-        ).fetchone()
+        try:
+            row = self.db.execute(
+                "SELECT cursor FROM inbox_cursors WHERE source=?", (source,)
+            ).fetchone()
+        except sqlite3.OperationalError:  # a schema 1 journal opened read-only (a dry run)
+            return None
         return row[0] if row else None
 
     def set_cursor(self, source: str, cursor: str) -> None:

@@ -1,8 +1,8 @@
 """The `pressdist` command: a thin Typer shell over the library.
 
 Commands live in the modules of this package, one per stage of the flow
-(releases, translations, quality, lists, suppress, sending); each only parses arguments, calls
-the library and prints. Errors reach the user through ``main()`` alone: one
+(releases, translations, quality, lists, suppress, sending, inbox, serve); each
+only parses arguments, calls the library and prints. Errors reach the user through ``main()`` alone: one
 line, a hint, a non-zero exit, never a traceback. Heavy libraries are imported
 inside the commands, so `pressdist --help` stays as fast as a bare Typer app.
 """
@@ -23,6 +23,7 @@ from pressdist.cli import quality  # noqa: F401
 from pressdist.cli import lists  # noqa: F401
 from pressdist.cli import suppress  # noqa: F401
 from pressdist.cli import sending  # noqa: F401
+from pressdist.cli import inbox  # noqa: F401
 from pressdist.cli import serve  # noqa: F401
 
 # isort: on

@@ -265,6 +265,7 @@ def test_help_lists_the_commands_in_the_order_of_the_flow(cli, tmp_path) -> None
         "send",
         "log",
         "report",
+        "inbox",
         "serve",
     ]
     assert commands == flow + ["memory", "recipients", "suppress"]

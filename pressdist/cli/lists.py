@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pressdist.audience.lists import Recipient
     from pressdist.audience.suppression import Suppression
     from pressdist.diagnostics import Diagnostic
+    from pressdist.workspace import Workspace
 
 recipients_app = typer.Typer(
     cls=HelpGroup,
@@ -74,7 +75,8 @@ def recipients_check(
     chosen: dict = {}
     total = 0
     held: list[tuple[Recipient, Suppression]] = []
-    for rcpt, found in iter_audience(files, problems, suppression.load(ws)):
+    audience = list(iter_audience(files, problems, suppression.load(ws)))
+    for rcpt, found in audience:
         choice = choose_cached(rcpt, ws.config, chosen)
         k = (rcpt.language or "—", choice.language, choice.how)
         counts[k] = counts.get(k, 0) + 1
@@ -83,6 +85,7 @@ def recipients_check(
             held.append((rcpt, found))
     print_problems(problems)
     _print_suppressed(held)
+    _print_returned(ws, [rcpt for rcpt, _ in audience])
     table = Table(title=f"{total} recipients on {', '.join(f.name for f in files)}")
     table.add_column("Asked for")
     table.add_column("Gets")
@@ -125,6 +128,33 @@ def _print_suppressed(held: list[tuple[Recipient, Suppression]], *, limit: int =
         out.print(
             f"{counted(len(held), 'recipient')} suppressed: they get no mail "
             "(`pressdist suppress list` shows every suppression)"
+        )
+
+
+def _print_returned(ws: Workspace, recipients: list[Recipient], *, limit: int = 20) -> None:
+    """One line per recipient whose mail bounced or drew a complaint (``pressdist inbox``)."""
+    from rich.markup import escape
+
+    from pressdist.sending.log import returned
+
+    came_back = returned(ws, sorted({r.key for r in recipients}))
+    shown = [r for r in recipients if r.key in came_back]
+    out = console()
+    for rcpt in shown[:limit]:
+        d = came_back[rcpt.key]
+        detail = " ".join(f"{d.status_code} {d.diagnostic}".split())[:80]
+        out.print(
+            f"{escape(location(shown_path(rcpt.path), rcpt.line) if rcpt.path else rcpt.where)}: "
+            f"[red]{d.state}:[/] {escape(rcpt.address)} (on {escape(d.release_id)}, "
+            f"{(d.returned_at or '')[:10]}{': ' + escape(detail) if detail else ''})",
+            soft_wrap=True,
+        )
+    if len(shown) > limit:
+        out.print(f"… and {len(shown) - limit} more whose mail came back")
+    if shown:
+        out.print(
+            f"{counted(len(shown), 'recipient')} whose mail came back "
+            "(`pressdist log --bounced` shows every one)"
         )
 
 

@@ -2,8 +2,9 @@
 
 Owns the rule for a release id the log is asked about (a release deleted
 after it was sent still has its deliveries; a typo has neither, and "nothing
-recorded" would hide the typo) and the CSV form of the deliveries (cells a
-spreadsheet shows as text, never runs as formulas). The rows themselves are
+recorded" would hide the typo), the CSV form of the deliveries (cells a
+spreadsheet shows as text, never runs as formulas), and which recipients'
+mail came back (``returned``). The rows themselves are
 ``journal.Delivery.to_dict()``. It prints nothing.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from pressdist.errors import PressdistError
@@ -48,6 +49,19 @@ def open_log(workspace: Workspace, release_id: str | None = None) -> jr.Journal 
         if known
         else "add one with `pressdist import FILE`",
     )
+
+
+def returned(workspace: Workspace, keys: Sequence[str]) -> dict[str, jr.Delivery]:
+    """Per recipient key, the latest of their deliveries that bounced or drew a complaint.
+
+    What ``recipients check`` shows before the next send; empty when nothing
+    was sent yet.
+    """
+    journal = jr.Journal.read_only(journal_path(workspace))
+    if journal is None:
+        return {}
+    with journal:
+        return journal.last_returned(keys)
 
 
 def csv_safe(value: str) -> str:

@@ -3,8 +3,9 @@
 Commands live in the modules of this package, one per stage of the flow
 (releases, translations, quality, lists, suppress, sending, inbox, serve); each
 only parses arguments, calls the library and prints. Errors reach the user
-through ``main()`` alone: one line, a hint, a non-zero exit, never a traceback. Heavy libraries are imported
-inside the commands, so `pressdist --help` stays as fast as a bare Typer app.
+through ``main()`` alone: one line, a hint, a non-zero exit, never a traceback.
+Heavy libraries are imported inside the commands, so `pressdist --help` stays
+as fast as a bare Typer app.
 """
 
 from __future__ import annotations

@@ -289,3 +289,74 @@ def test_good_unsubscribe_settings_are_read_as_written(tmp_path, lines):
 
 def test_unsubscribe_links_last_two_years_unless_configured(tmp_path):
     assert load_config(_config(tmp_path, _SEND)).send.unsubscribe_max_age_days == 730
+
+
+_SIGNED = 'unsubscribe_secret_env = "PRESSDIST_UNSUBSCRIBE_SECRET"\n'
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("presse-bounces", "must be one plain ASCII address"),
+        ("presse+bounces@example.org", "already holds '+'"),
+        ("Presse <presse-bounces@example.org>", "must be one plain ASCII address"),
+        ("prässe-bounces@example.org", "must be one plain ASCII address"),
+        ("die-pressestelle-der-stadt-bounces@example.org", "at most 26"),
+    ],
+)
+def test_a_bounce_address_that_cannot_carry_a_token_is_refused_at_its_line(
+    tmp_path: Path, value: str, words: str
+) -> None:
+    path = _config(tmp_path, f'[send]\n{_SIGNED}bounce_address = "{value}"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert f"{path}:3:" in str(err.value) and words in str(err.value)
+
+
+def test_a_bounce_address_needs_the_signing_key(tmp_path: Path) -> None:
+    path = _config(tmp_path, '[send]\nbounce_address = "presse-bounces@example.org"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "needs a signing key" in str(err.value) and "unsubscribe_secret_env" in err.value.hint
+
+
+def test_a_bounce_address_of_26_characters_fits_rfc_5321(tmp_path: Path) -> None:
+    value = "a" * 26 + "@example.org"
+    path = _config(tmp_path, f'[send]\n{_SIGNED}bounce_address = "{value}"\n')
+    assert load_config(path).send.bounce_address == value
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "words"),
+    [
+        ('path = "bounces"\nhost = "imap.example.org"\nusername = "p"', "host", "both"),
+        ('host = "imap.example.org"\nsecurity = "none"\nusername = "p"', "security", "one of"),
+        ('path = "bounces"\nprocessed = "delete"', "processed", "one of"),
+        ('host = "imap.example.org"', "host", "no 'username'"),
+        ('path = "bounces"\nsoft_bounce_limit = 0', "soft_bounce_limit", "1 or more"),
+        ('host = "x"\nusername = "p"\npassword_env = "geheim=1"', "password_env", "name an env"),
+    ],
+)
+def test_inbox_settings_are_refused_at_their_line(
+    tmp_path: Path, table: str, key: str, words: str
+) -> None:
+    path = _config(tmp_path, f"[inbox]\n{table}\n")
+    lines = path.read_text("utf-8").splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if text.startswith(key))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{path}:{line}:") and words in str(err.value)
+
+
+def test_an_unknown_inbox_key_is_refused(tmp_path: Path) -> None:
+    path = _config(tmp_path, '[inbox]\npath = "bounces"\npasswort = "x"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "inbox.passwort" in str(err.value)
+
+
+def test_inbox_defaults(tmp_path: Path) -> None:
+    inbox = load_config(_config(tmp_path, '[inbox]\nhost = "imap.example.org"\nusername = "p"\n'))
+    assert inbox.inbox.configured and inbox.inbox.folder == "INBOX"
+    assert inbox.inbox.processed == "move" and inbox.inbox.soft_bounce_limit == 3
+    assert not load_config(_config(tmp_path, "")).inbox.configured

@@ -188,3 +188,41 @@ def test_http_api_refusing_the_token_stops_before_sending(cli, example_workspace
     assert result.code == 3, result.output
     assert "Traceback" not in result.output
     assert api.attempts == Counter()
+
+
+def test_http_api_gets_each_deliverys_own_bounce_address_as_from(cli, example_workspace, api):
+    from pressdist.mail import verp
+
+    addresses = setup(example_workspace, api.port)
+    cfg = example_workspace / "pressdist.toml"
+    secret = "ein-langer-zufaelliger-schluessel"
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace(
+            "[send]\n",
+            '[send]\nbounce_address = "presse-bounces@example.org"\n'
+            'unsubscribe_secret_env = "PRESSDIST_UNSUBSCRIBE_SECRET"\n',
+            1,
+        ),
+        encoding="utf-8",
+    )
+    result = cli(
+        "send",
+        RELEASE,
+        "--list",
+        "api",
+        "--gateway",
+        "api",
+        "--yes",
+        cwd=example_workspace,
+        env={"PRESSDIST_TEST_API_TOKEN": TOKEN, "PRESSDIST_UNSUBSCRIBE_SECRET": secret},
+    )
+    assert result.code == 0, result.output
+    assert api.violations == []
+    assert sorted(r["to"] for r in api.accepted) == sorted(addresses)
+    bounce = verp.BounceAddress("presse-bounces@example.org", secret.encode())
+    for request in api.accepted:
+        token = bounce.token_of(request["from"])
+        assert token, request["from"]
+        ref = verp.verify(secret.encode(), token)
+        assert ref.matches(request["message_id"])
+    assert len({r["from"] for r in api.accepted}) == len(addresses)

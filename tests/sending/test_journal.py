@@ -231,3 +231,106 @@ def test_tallies_count_per_revision_language_and_state(journal):
     sent_to(journal, "b@example.org", "b@example.org", "B")
     assert journal.tallies("2019-11-04-isa-foshan") == [("rev1", "en", jr.FAILED_PERMANENT, 2)]
     assert journal.tallies("another") == []
+
+
+# Schema 1, as pressdist wrote it before deliveries could come back.
+_SCHEMA_1 = """
+CREATE TABLE runs (id INTEGER PRIMARY KEY, release_id TEXT NOT NULL, revision TEXT NOT NULL,
+    lists TEXT NOT NULL, gateway TEXT NOT NULL, resend INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL DEFAULT 'running',
+    note TEXT NOT NULL DEFAULT '');
+CREATE TABLE deliveries (revision TEXT NOT NULL, recipient TEXT NOT NULL,
+    release_id TEXT NOT NULL, address TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL, requested_language TEXT NOT NULL DEFAULT '', list TEXT NOT NULL,
+    gateway TEXT NOT NULL, message_id TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN
+    ('pending', 'sending', 'sent', 'failed-transient', 'failed-permanent')),
+    attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',
+    possibly_duplicate INTEGER NOT NULL DEFAULT 0, run_id INTEGER REFERENCES runs(id),
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, sent_at TEXT,
+    PRIMARY KEY (revision, recipient)) WITHOUT ROWID;
+CREATE INDEX deliveries_by_release ON deliveries (release_id, state);
+CREATE INDEX deliveries_by_run ON deliveries (run_id);
+INSERT INTO runs (id, release_id, revision, lists, gateway, started_at, status)
+    VALUES (1, 'r', 'rev1', 'presse', 'outbox', '2026-01-01T00:00:00.000Z', 'finished');
+INSERT INTO deliveries VALUES ('rev1', 'a@example.org', 'r', 'a@example.org', 'A', 'en', 'en',
+    'presse', 'outbox', 'rev1.en.x@example.org', 'sent', 1, '250 ok', 0, 1,
+    '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', '2026-01-01T00:00:01.000Z');
+PRAGMA user_version=1;
+"""
+
+
+def test_a_schema_1_journal_is_migrated_and_keeps_every_delivery(tmp_path):
+    path = tmp_path / jr.FILE_NAME
+    db = sqlite3.connect(path)
+    db.executescript(_SCHEMA_1)
+    db.close()
+    # A dry run reads it as it is, and writes nothing.
+    reader = jr.Journal.read_only(path)
+    assert reader is not None and reader.seen("mail:x") is None
+    reader.close()
+    with jr.Journal(path) as j:
+        assert j.db.execute("PRAGMA user_version").fetchone()[0] == jr.SCHEMA_VERSION
+        (d,) = list(j.deliveries())
+        assert (d.state, d.last_error, d.sent_at) == (jr.SENT, "250 ok", "2026-01-01T00:00:01.000Z")
+        assert j.mark_returned(d, jr.BOUNCED, "5.1.1", "User unknown")
+        assert j.by_message_id("<rev1.en.x@example.org>").state == jr.BOUNCED
+        assert [r.status for r in j.runs()] == ["finished"]
+
+
+def sent(journal: jr.Journal, key: str, revision: str = "rev1") -> jr.Delivery:
+    run = journal.start_run("2019-11-04-isa-foshan", revision, ["presse"], "outbox", False)
+    journal.mark_sending(run, [attempt(key, revision)])
+    journal.record([(revision, key, jr.SENT, "250 ok")])
+    found = journal.by_message_id(f"{revision}.en.{key}@example.org")
+    assert found is not None
+    return found
+
+
+def test_what_comes_back_only_moves_forward(journal):
+    d = sent(journal, "a@example.org")
+    assert journal.mark_returned(d, jr.SOFT_BOUNCED, "4.2.2", "mailbox  full\n again")
+    assert journal.mark_returned(d, jr.BOUNCED, "5.1.1", "unknown")
+    assert not journal.mark_returned(d, jr.SOFT_BOUNCED, "4.4.7", "late")
+    assert not journal.mark_returned(d, jr.BOUNCED, "5.1.1", "twice")
+    assert journal.mark_returned(d, jr.COMPLAINED, "abuse", "")
+    (now,) = list(journal.deliveries(returned=True))
+    assert (now.state, now.status_code) == (jr.COMPLAINED, "abuse")
+    with pytest.raises(ValueError):
+        journal.mark_returned(d, jr.SENT, "", "")
+
+
+def test_nothing_comes_back_from_a_delivery_that_was_not_sent(journal):
+    run = journal.start_run("r", "rev1", ["presse"], "outbox", False)
+    journal.mark_sending(run, [attempt("b@example.org")])
+    journal.record([("rev1", "b@example.org", jr.FAILED_PERMANENT, "550")])
+    d = journal.by_message_id("rev1.en.b@example.org@example.org")
+    assert not journal.mark_returned(d, jr.BOUNCED, "5.1.1", "unknown")
+
+
+def test_a_bounced_delivery_still_counts_as_sent(journal):
+    d = sent(journal, "a@example.org")
+    journal.mark_returned(d, jr.BOUNCED, "5.1.1", "unknown")
+    assert journal.sent_of("2019-11-04-isa-foshan")
+    assert journal.other_revisions_sent("2019-11-04-isa-foshan", "rev2") == {"rev1": 1}
+
+
+def test_the_inbox_remembers_what_it_acted_on_and_where_it_stopped(journal):
+    assert journal.seen("mail:abc") is None and journal.cursor("mailgun:mg") is None
+    journal.remember("mail:abc", "inbox", "hard bounce", "marked bounced")
+    journal.set_cursor("mailgun:mg", "1700000000.5")
+    journal.set_cursor("mailgun:mg", "1700000100.5")
+    assert journal.seen("mail:abc") == "hard bounce"
+    assert journal.cursor("mailgun:mg") == "1700000100.5"
+
+
+def test_by_digest_finds_only_a_delivery_of_that_revision(journal):
+    key = "a@example.org"
+    run = journal.start_run("r", "0123456789ab", ["presse"], "outbox", False)
+    a = dataclasses.replace(
+        attempt(key, "0123456789ab"), message_id="0123456789ab.en." + "f" * 24 + "@example.org"
+    )
+    journal.mark_sending(run, [a])
+    assert journal.by_digest("0123456789ab", "f" * 18).recipient == key
+    assert journal.by_digest("0123456789ac", "f" * 18) is None
+    assert journal.by_digest("0123456789ab", "e" * 18) is None
+    assert journal.by_digest("0123456789ab", "%") is None  # no LIKE pattern gets through

@@ -24,7 +24,7 @@ def serve(
         int, typer.Option("--port", metavar="PORT", help="Port to listen on (0: any free one).")
     ] = 8080,
 ) -> None:
-    """Answer one-click unsubscribes (RFC 8058) at the path of [send] unsubscribe_url."""
+    """Answer one-click unsubscribes (RFC 8058) and Mailgun's webhooks."""
     ws = open_workspace()
     try:
         from pressdist.serve.runner import serve as run

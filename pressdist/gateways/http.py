@@ -11,7 +11,8 @@ Both send the complete MIME message pressdist rendered, so what the recipient
 gets does not depend on the provider's templating. Owns keep-alive connections
 and a concurrency limit (httpx), TLS verification, and reading status codes as
 delivery outcomes; it does not retry (the journal schedules retries, honouring
-``Retry-After``).
+``Retry-After``). For `pressdist serve` it reads the key a mailgun gateway's
+webhooks are signed with; what comes back from Mailgun is ``inbox.mailgun``'s.
 """
 
 from __future__ import annotations
@@ -36,7 +37,17 @@ from pressdist.sending.gateway import Envelope, GatewayBase, Outcome, Result
 from pressdist.version import __version__
 from pressdist.workspace import GatewayConfig
 
-_KEYS = {"type", "api", "url", "domain", "token_env", "concurrency", "timeout", "ca_file"}
+_KEYS = {
+    "type",
+    "api",
+    "url",
+    "domain",
+    "token_env",
+    "concurrency",
+    "timeout",
+    "ca_file",
+    "webhook_signing_key_env",  # mailgun: the key its webhooks are signed with (`pressdist serve`)
+}
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 MAILGUN_US = "https://api.mailgun.net"
 # 408 Request Timeout, 425 Too Early, 429 Too Many Requests: the request was
@@ -199,7 +210,7 @@ def generic_body(envelope: Envelope) -> bytes:
 
 def classify(envelope: Envelope, status: int, headers: Any, body: bytes) -> Result:
     """A response as an outcome: 2xx accepted, 408/425/429/5xx later, other 4xx never."""
-    detail = f"{status} {_summary(body)}".strip()
+    detail = f"{status} {summary(body)}".strip()
     if 200 <= status < 300:
         return Result(envelope, Outcome.ACCEPTED, detail)
     if status in _TRANSIENT_4XX or status >= 500:
@@ -225,7 +236,7 @@ def retry_after(value: str | None, *, now: dt.datetime | None = None) -> float |
     return max(0.0, (when - now).total_seconds())
 
 
-def _summary(body: bytes) -> str:
+def summary(body: bytes) -> str:
     """The service's own words, short: a JSON message/id, else the text."""
     text = body[:2000].decode("utf-8", "replace")
     try:
@@ -247,6 +258,9 @@ def settings(config: GatewayConfig, *, root: Path) -> HttpSettings:
         url = table.text("url", MAILGUN_US, required=True)
         domain = table.text("domain", required=True)
         token = table.secret("token_env", required=True)
+        # Only its name is checked here: the key itself is read where the
+        # webhooks are answered (webhook_signing_key), never by send or inbox.
+        table.text("webhook_signing_key_env")
     else:
         url = table.text("url", required=True)
         if "domain" in config.table:
@@ -255,6 +269,11 @@ def settings(config: GatewayConfig, *, root: Path) -> HttpSettings:
             )
         domain = None
         token = table.secret("token_env")
+        if "webhook_signing_key_env" in config.table:
+            raise table.error(
+                f"'gateways.{name}.webhook_signing_key_env' is only for api = \"mailgun\"",
+                key="webhook_signing_key_env",
+            )
     assert url is not None
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
@@ -278,6 +297,26 @@ def settings(config: GatewayConfig, *, root: Path) -> HttpSettings:
         timeout=float(timeout or HttpSettings.timeout),
         ca_file=ca_file,
     )
+
+
+def webhook_signing_key(config: GatewayConfig) -> bytes | None:
+    """The key Mailgun signs this gateway's webhooks with; None when none is configured.
+
+    Read from the environment variable ``webhook_signing_key_env`` names, at the
+    moment it is asked for: only `pressdist serve` asks, so sending and reading
+    events never need the variable set.
+    """
+    if "webhook_signing_key_env" not in config.table:
+        return None
+    table = Table(config, known=_KEYS)
+    if table.choice("api", "generic", ("generic", "mailgun")) != "mailgun":
+        raise table.error(
+            f"'gateways.{config.name}.webhook_signing_key_env' is only for api = \"mailgun\"",
+            key="webhook_signing_key_env",
+        )
+    secret = table.secret("webhook_signing_key_env", required=True)
+    assert secret is not None
+    return secret.encode("utf-8")
 
 
 def from_settings(config: GatewayConfig, *, root: Path) -> HttpGateway:

@@ -1,4 +1,4 @@
-"""The one-click unsubscribe endpoint: the small web app behind `pressdist serve`.
+"""The small web app behind `pressdist serve`: one-click unsubscribes and Mailgun's webhooks.
 
 Owns the HTTP side of an objection: the path of ``[send] unsubscribe_url``
 answers ``POST`` with ``List-Unsubscribe=One-Click`` (RFC 8058) by suppressing
@@ -7,23 +7,30 @@ button (a plain form, no JavaScript) suppresses for this list or for all
 lists. A token that is wrong, forged or expired gets 400 and nothing is
 written; repeating a request changes nothing. Requests are limited in size
 and rate, logged without the address in clear, and ``/health`` serves
-monitoring.
+monitoring. ``POST /webhooks/mailgun/<gateway>`` is routed to
+``serve.webhooks``, limited in size and taken one at a time. Either part
+alone is an app: an office may take webhooks without signed links, or the
+other way round.
 
-It does not sign tokens (``mail.unsubscribe``) or keep the suppression list
-(``audience.suppression``): it verifies and calls. Starlette is the web
-framework; uvicorn runs it (``pressdist[serve]``).
+It does not sign tokens (``mail.unsubscribe``), keep the suppression list
+(``audience.suppression``) or decide what a webhook leads to
+(``serve.webhooks``): it verifies and calls. Starlette is the web framework; uvicorn runs it
+(``pressdist[serve]``).
 """
 
 from __future__ import annotations
 
 import html
 import logging
+import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -35,6 +42,7 @@ from pressdist.languages import Language, negotiate
 from pressdist.mail.addresses import check_address
 from pressdist.mail.content import labels
 from pressdist.mail.unsubscribe import InvalidToken, UnsubscribeRequest, verify
+from pressdist.serve import webhooks as mailgun_webhooks
 from pressdist.workspace import Workspace
 
 log = logging.getLogger("pressdist.serve")
@@ -210,8 +218,38 @@ class _Page:
 _NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
-def create_app(workspace: Workspace, *, secret: bytes) -> Starlette:
-    """The ASGI app for ``workspace``; ``secret`` is the one the links were signed with."""
+def create_app(
+    workspace: Workspace,
+    *,
+    secret: bytes | None = None,
+    webhooks: Mapping[str, bytes] | None = None,
+) -> Starlette:
+    """The ASGI app for ``workspace``: what it is given, it answers.
+
+    ``secret`` is the key the unsubscribe links were signed with (None: no
+    unsubscribe endpoint); ``webhooks`` the signing key of each Mailgun
+    gateway whose webhooks it takes (``serve.webhooks.signing_keys``).
+    """
+
+    async def health(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"}, headers=_NO_STORE)
+
+    routes = [Route("/health", health, methods=["GET"])]
+    if secret is not None:
+        routes.append(_unsubscribe_route(workspace, secret))
+    if webhooks:
+        routes.append(_webhook_route(workspace, dict(webhooks)))
+    if len(routes) == 1:
+        raise ConfigError(
+            "`pressdist serve` has nothing to answer",
+            hint="set [send] unsubscribe_url with {token}, or webhook_signing_key_env "
+            'in a [gateways.NAME] with api = "mailgun"',
+        )
+    return Starlette(routes=routes)
+
+
+def _unsubscribe_route(workspace: Workspace, secret: bytes) -> Route:
+    """The path of ``unsubscribe_url``: the page (GET) and the objection itself (POST)."""
     max_age_days = workspace.config.send.unsubscribe_max_age_days
     endpoint = Endpoint.of(workspace.config.send.unsubscribe_url)
     limiter = _Limiter(RATE_PER_MINUTE)
@@ -262,25 +300,41 @@ def create_app(workspace: Workspace, *, secret: bytes) -> Starlette:
             return PlainTextResponse("unsubscribed", headers=_NO_STORE)
         return page.done(found, everywhere=scope == "all")
 
-    async def health(_request: Request) -> Response:
-        return JSONResponse({"status": "ok"}, headers=_NO_STORE)
-
-    return Starlette(
-        routes=[
-            Route("/health", health, methods=["GET"]),
-            Route(endpoint.path, unsubscribe, methods=["GET", "POST"]),
-        ]
-    )
+    return Route(endpoint.path, unsubscribe, methods=["GET", "POST"])
 
 
-async def _body(request: Request) -> bytes | None:
-    """The request body, or None when it is larger than MAX_BODY (read no further)."""
+def _webhook_route(workspace: Workspace, keys: dict[str, bytes]) -> Route:
+    """``POST /webhooks/mailgun/<gateway>`` for each gateway in ``keys``."""
+    # One webhook at a time: the token's replay check and its record are one
+    # step, so that the same token posted twice at once is taken only once.
+    lock = threading.Lock()
+
+    def take(gateway: str, key: bytes, body: bytes | None) -> mailgun_webhooks.Answer:
+        with lock:
+            return mailgun_webhooks.answer(workspace, gateway, key, body)
+
+    async def webhook(request: Request) -> Response:
+        gateway = request.path_params["gateway"]
+        key = keys.get(gateway)
+        if key is None:
+            return PlainTextResponse("not found", status_code=404, headers=_NO_STORE)
+        body = await _body(request, mailgun_webhooks.MAX_BODY)
+        # The journal and the suppression list are files: written off the event loop.
+        said = await run_in_threadpool(take, gateway, key, body)
+        log.info("POST /webhooks/mailgun/%s %s", gateway, said.log)
+        return PlainTextResponse(said.text, status_code=said.status, headers=_NO_STORE)
+
+    return Route(mailgun_webhooks.PATH, webhook, methods=["POST"])
+
+
+async def _body(request: Request, limit: int = MAX_BODY) -> bytes | None:
+    """The request body, or None when it is larger than ``limit`` (read no further)."""
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
         return None
     data = b""
     async for chunk in request.stream():
         data += chunk
-        if len(data) > MAX_BODY:
+        if len(data) > limit:
             return None
     return data

@@ -16,6 +16,7 @@ gave the mail, which is how the journal finds the delivery.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -271,8 +272,11 @@ def _next_page(page: dict[str, Any], settings: http.HttpSettings, where: str) ->
 
 
 def _scrub(text: str, secret: str) -> str:
-    """``text`` without the key, should a service echo it back."""
-    return text.replace(secret, "[key]") if secret else text
+    """``text`` without the key, should a service echo it back (or the header carrying it)."""
+    if not secret:
+        return text
+    encoded = base64.b64encode(f"api:{secret}".encode()).decode("ascii")
+    return text.replace(secret, "[key]").replace(encoded, "[key]")
 
 
 def _event(item: object) -> tuple[str, float, Finding] | None:

@@ -32,7 +32,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pressdist.errors import ConfigError, GatewayError
-from pressdist.gateways.http import HttpGateway, retry_after
+from pressdist.gateways.http import HttpGateway, retry_after, webhook_signing_key
 from pressdist.sending.gateway import Envelope, Outcome, build
 from pressdist.workspace import GatewayConfig
 
@@ -390,6 +390,10 @@ def test_http_missing_token_variable_is_a_config_error_naming_it(
         ({"url": "https://x/send", "concurrency": 0}, "at least 1"),
         ({"url": "https://x/send", "token": "secret"}, "gateways.api.token"),
         ({"api": "mailgun", "token_env": "X"}, "gateways.api.domain"),
+        (
+            {"url": "https://x/send", "webhook_signing_key_env": "X"},
+            "webhook_signing_key_env' is only for api",
+        ),
     ],
 )
 def test_http_settings_errors_name_the_problem(tmp_path: Path, table: dict, message: str) -> None:
@@ -414,3 +418,22 @@ def test_mailgun_defaults_to_the_us_endpoint_and_accepts_the_eu_one(
     assert us.endpoint == f"https://api.mailgun.net/v3/{DOMAIN}/messages.mime"
     assert eu.endpoint == f"https://api.eu.mailgun.net/v3/{DOMAIN}/messages.mime"
     assert TOKEN not in repr(us)
+
+
+def test_mailgun_sends_without_the_webhook_key_that_only_serve_reads(
+    tmp_path: Path, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MG_WEBHOOK_KEY", raising=False)
+    table = {
+        "type": "http",
+        "api": "mailgun",
+        "domain": DOMAIN,
+        "token_env": "OFFICE_API_TOKEN",
+        "webhook_signing_key_env": "MG_WEBHOOK_KEY",
+    }
+    config = GatewayConfig.from_table("api", table, tmp_path / "p.toml")
+    assert build(config, root=tmp_path).endpoint.endswith("/messages.mime")
+    with pytest.raises(ConfigError, match="MG_WEBHOOK_KEY"):
+        webhook_signing_key(config)
+    monkeypatch.setenv("MG_WEBHOOK_KEY", "whsec-0123")
+    assert webhook_signing_key(config) == b"whsec-0123"

@@ -1,21 +1,29 @@
-"""One-click unsubscribe end to end: a real send, a real `pressdist serve`, a real browser."""
+"""What comes back over HTTP, end to end: a real send, a real `pressdist serve`, a real browser.
+
+One-click unsubscribes from the links of delivered mails, and Mailgun's
+webhooks for an office that signs no links at all.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from pressdist.inbox.mailgun import signature
 from pressdist.mail.unsubscribe import sign
 
 pytestmark = pytest.mark.e2e
@@ -42,13 +50,13 @@ def office(example_workspace: Path) -> Path:
     return example_workspace
 
 
-@pytest.fixture
-def server(office: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def serving(root: Path, env: dict[str, str]) -> Iterator[str]:
     """`pressdist serve --port 0` as an office runs it; its first line says where it listens."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "pressdist", "serve", "--port", "0"],
-        cwd=office,
-        env={**os.environ, **ENV, "COLUMNS": "200"},
+        cwd=root,
+        env={**os.environ, **env, "COLUMNS": "200"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -65,6 +73,12 @@ def server(office: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def server(office: Path) -> Iterator[str]:
+    with serving(office, ENV) as url:
+        yield url
 
 
 def mails_to(root: Path) -> list[email.message.EmailMessage]:
@@ -155,3 +169,67 @@ def test_the_page_in_a_browser_asks_in_the_readers_language_and_its_button_works
             browser.close()
     suppressed = (office / "suppressed.csv").read_text("utf-8")
     assert f"{PERSON},*,unsubscribed" in suppressed and "unsubscribe page" in suppressed
+
+
+MAILGUN = (
+    '\n[gateways.mg]\ntype = "http"\napi = "mailgun"\ndomain = "mg.example.org"\n'
+    'token_env = "PD_MG_KEY"\nwebhook_signing_key_env = "PD_MG_WEBHOOK_KEY"\n'
+)
+HOOK_KEY = "whsec-e2e-0123456789abcdef"
+HOOK_ENV = {"PD_MG_KEY": "key-not-used-by-serve", "PD_MG_WEBHOOK_KEY": HOOK_KEY}
+
+
+def webhook(message_id: str, recipient: str, *, token: str, key: str = HOOK_KEY) -> bytes:
+    stamp = str(int(time.time()))
+    event = {
+        "id": "ev-" + token,
+        "timestamp": time.time(),
+        "event": "complained",
+        "recipient": recipient,
+        "message": {"headers": {"message-id": message_id}},
+    }
+    signed = {
+        "timestamp": stamp,
+        "token": token,
+        "signature": signature(key.encode(), stamp, token),
+    }
+    return json.dumps({"signature": signed, "event-data": event}).encode()
+
+
+def test_serve_takes_only_mailgun_webhooks_and_a_complaint_keeps_the_next_release_away(
+    cli, example_workspace
+):
+    # The example's unsubscribe link carries the address, not a signed token:
+    # this office's `pressdist serve` answers Mailgun and nothing else.
+    config = example_workspace / "pressdist.toml"
+    config.write_text(config.read_text("utf-8") + MAILGUN, "utf-8")
+    sent = cli("send", RELEASE, "--list", "presse", "--yes", cwd=example_workspace, env=HOOK_ENV)
+    assert sent.code == 0, sent.output
+    [mail] = [m for m in mails_to(example_workspace) if PERSON in m["To"]]
+    message_id = mail["Message-ID"].strip("<>")
+
+    with serving(example_workspace, HOOK_ENV) as base:
+        url = f"{base}/webhooks/mailgun/mg"
+        forged = webhook(message_id, PERSON, token="t-forged", key="not-the-signing-key")
+        assert httpx.post(url, content=forged, timeout=10).status_code == 406
+        taken = httpx.post(url, content=webhook(message_id, PERSON, token="t-1"), timeout=10)
+        assert taken.status_code == 200
+        again = httpx.post(url, content=webhook(message_id, PERSON, token="t-1"), timeout=10)
+        assert again.status_code == 406
+        assert httpx.get(f"{base}/presse/abmelden", timeout=10).status_code == 404
+
+    before = {m["Message-ID"] for m in mails_to(example_workspace)}
+    follow = cli(
+        "send",
+        FOLLOW_UP,
+        "--list",
+        "presse",
+        "--allow-fallback",
+        "--yes",
+        cwd=example_workspace,
+        env=HOOK_ENV,
+    )
+    assert follow.code == 0, follow.output
+    assert "1 suppressed (1 complained)" in follow.stdout + follow.stderr
+    new = [m for m in mails_to(example_workspace) if m["Message-ID"] not in before]
+    assert new and not any(PERSON in m["To"] for m in new)

@@ -38,13 +38,16 @@ from pressdist.version import __version__
 if TYPE_CHECKING:
     from pressdist.workspace import Workspace
 
-KEY_PREFIX = "mailgun:"  # + the event's id: how the journal remembers an event was read
+# + the event's id (unique within a day, Mailgun says; its ids are long random
+# strings, so one reused within the 30 days a poll can reach is not a concern)
+KEY_PREFIX = "mailgun:"  # how the journal remembers an event was read
 EVENTS = "failed OR complained OR unsubscribed"  # a filter expression of the Events API
 PAGE_SIZE = 300  # the most events the API returns on one page
 # Mailgun's guidance on polling: events reach its storage by different routes,
-# so one can become visible well after its timestamp ("e.g. half an hour").
-# Each poll therefore begins this far before the moment the last one ended; what
-# is read twice has the same key and is dropped by the caller.
+# so one can become visible well after its timestamp (it suggests allowing half
+# an hour). Each poll therefore begins this far before the moment the last one
+# ended, by this machine's clock (a clock some minutes off is absorbed too);
+# what is read twice has the same key and is dropped by the caller.
 LATE_WINDOW = 30 * 60
 # The longest any Mailgun plan keeps events (30 days; the API reference
 # promises at least 3 on every plan). The first poll of a gateway looks back

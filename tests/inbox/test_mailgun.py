@@ -17,6 +17,7 @@ import secrets
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,9 +28,15 @@ import trustme
 from hypothesis import given
 from hypothesis import strategies as st
 
+import pressdist
 from pressdist.errors import ConfigError, GatewayError
-from pressdist.inbox import mailgun
+from pressdist.gateways.memory import MemoryGateway
+from pressdist.inbox import mailgun, reading
+from pressdist.inbox.act import Verdict
 from pressdist.inbox.findings import Finding, Kind
+from pressdist.sending import journal as jr
+from pressdist.sending.gateway import Envelope
+from pressdist.sending.plan import journal_path
 from pressdist.workspace import Workspace
 
 KEY = "key-Geheimnis-0123456789abcdef"
@@ -548,3 +555,37 @@ def test_a_webhook_signed_moments_ago_or_with_a_little_clock_skew_is_taken() -> 
     for stamp in (int(NOW) - 60, int(NOW) + 30):
         signed = mailgun.webhook_event(signed_body(HOOK_KEY, timestamp=stamp), HOOK_KEY, now=NOW)
         assert signed.timestamp == stamp and signed.event == COMPLAINT
+
+
+# A whole poll ----------------------------------------------------------------------
+
+
+def test_a_poll_acts_on_each_event_once_and_resumes_from_its_cursor(
+    example_workspace: Path, api: EventsServer, key: str
+) -> None:
+    ws = office(example_workspace, api.base)
+    gateway = MemoryGateway(name="memory")
+    pressdist.send(pressdist.plan_send(ws, "2019-11-04-isa-foshan", ["presse"], gateway=gateway))
+    bounced, complained = gateway.delivered[:2]
+
+    def about(envelope: Envelope, n: int, kind: str, **fields: object) -> dict:
+        found = event(n, kind, recipient=envelope.recipient, **fields)
+        found["message"]["headers"]["message-id"] = envelope.message_id
+        found["timestamp"] = time.time() - 3600 + n
+        return found
+
+    api.pages = [
+        [about(bounced, 1, "failed", severity="permanent")],
+        [about(complained, 2, "complained")],
+    ]
+    first = reading.read_events(ws, "mg")
+    again = reading.read_events(ws, "mg")
+
+    assert [a.verdict for a in first.actions] == [Verdict.BOUNCED, Verdict.COMPLAINT]
+    assert again.actions == [] and again.known == 2
+    with jr.Journal(journal_path(ws)) as journal:
+        assert journal.by_message_id(bounced.message_id).state == jr.BOUNCED
+        assert journal.by_message_id(complained.message_id).state == jr.COMPLAINED
+        cursor = journal.cursor("mailgun:mg")
+    assert api.begins[1] == cursor and int(cursor) <= time.time() - mailgun.LATE_WINDOW
+    assert api.problems == []

@@ -58,3 +58,9 @@ class GatewayError(PressdistError):
     """The gateway cannot be used at all (unreachable, refused credentials)."""
 
     exit_code = 3
+
+
+class MailboxError(PressdistError):
+    """The mailbox cannot be read at all (unreachable, login refused)."""
+
+    exit_code = 3

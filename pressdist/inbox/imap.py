@@ -158,11 +158,13 @@ class ImapMailbox(MailboxBase):
                 f"IMAP {where}: cannot connect: {reason}",
                 hint="check 'host' and 'port' in [inbox] and that the mail server is running",
             )
-        if isinstance(exc, imaplib.IMAP4.error | OSError):
+        if isinstance(exc, imaplib.IMAP4.abort | OSError):
             return MailboxError(
                 f"IMAP {where}: connection lost while {doing}: {self._clean(str(exc))}",
                 hint="nothing is lost: what was not tidied up is read again next time",
             )
+        if isinstance(exc, imaplib.IMAP4.error):
+            return MailboxError(f"IMAP {where}: {doing} failed: {self._clean(str(exc))}")
         return None
 
     def _clean(self, text: str) -> str:
@@ -210,18 +212,22 @@ class ImapMailbox(MailboxBase):
                     hint='set processed = "move" in [inbox]',
                 )
 
-    @property
-    def _client(self) -> imaplib.IMAP4:
+    def _live(self) -> MailBox | MailBoxStartTls:
         if self._box is None:
             raise MailboxError(f"{self.where}: the mailbox is closed")
-        return self._box.client
+        return self._box
+
+    @property
+    def _client(self) -> imaplib.IMAP4:
+        return self._live().client
 
     def mails(self) -> Iterator[Mail]:
         criteria = "UNDELETED"
         if self.settings.processed == "flag":
             criteria += f" NOT KEYWORD {KEYWORD}"
+        box = self._live()
         with self._errors("listing the mails"):
-            uids = self._box.uids(criteria) if self._box else []
+            uids = box.uids(criteria)
         for uid in uids:
             with self._errors("fetching a mail"):
                 typ, data = self._client.uid("FETCH", uid, "(BODY.PEEK[])")
@@ -242,22 +248,22 @@ class ImapMailbox(MailboxBase):
             with self._errors("marking a mail as processed"):
                 # A plain STORE: imap-tools' flag() expunges after it, which would
                 # remove mails someone else marked \Deleted.
-                self._check(client.uid("STORE", uid, "+FLAGS", f"({KEYWORD} \\Seen)"), "STORE")
+                self._check(client.uid("STORE", uid, "+FLAGS", f"({KEYWORD} \\Seen)"))
             return
         with self._errors("moving a mail to the processed folder"):
             target = self._processed_folder()
             if "MOVE" in self._capabilities:  # RFC 6851
                 self._box.move(uid, target)
             else:
-                self._check(client.uid("COPY", uid, encode_folder(target)), "COPY")
-                self._check(client.uid("STORE", uid, "+FLAGS", "(\\Deleted)"), "STORE")
+                self._check(client.uid("COPY", uid, encode_folder(target)))
+                self._check(client.uid("STORE", uid, "+FLAGS", "(\\Deleted)"))
                 # RFC 4315 removes just this one; without it the mail stays
                 # flagged \Deleted (and unlisted) until its owner expunges.
                 if "UIDPLUS" in self._capabilities:
-                    self._check(client.uid("EXPUNGE", uid), "UID EXPUNGE")
+                    self._check(client.uid("EXPUNGE", uid))
 
     @staticmethod
-    def _check(result: tuple, command: str) -> None:
+    def _check(result: tuple) -> None:
         if result[0] != "OK":
             raise UnexpectedCommandStatusError(result, "OK")
 

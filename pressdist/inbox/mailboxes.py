@@ -56,13 +56,23 @@ class Mail:
 
 
 class Mailbox(Protocol):
+    """A mailbox to read: each kind below, and ``inbox.imap``'s."""
+
     where: str  # for messages: "IMAP imap.example.org:993 INBOX", "Maildir bounces/"
 
-    def mails(self) -> Iterator[Mail]: ...
+    def mails(self) -> Iterator[Mail]:
+        """The mails still to read (not yet moved, or flagged where IMAP can skip them)."""
+        ...
 
-    def done(self, mail: Mail) -> None: ...
+    def done(self, mail: Mail) -> None:
+        """The housekeeping after ``mail`` was acted on: move it or flag it."""
+        ...
 
     def close(self) -> None: ...
+
+    def __enter__(self) -> Mailbox: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
 
 class MailboxBase:
@@ -80,7 +90,7 @@ class MailboxBase:
         self.close()
 
 
-def open_mailbox(workspace: Workspace) -> MailboxBase:
+def open_mailbox(workspace: Workspace) -> Mailbox:
     """The mailbox ``[inbox]`` configures, open and ready for ``mails()``."""
     settings = workspace.config.inbox
     config = workspace.config.path

@@ -22,8 +22,10 @@ The rules for the local mailboxes:
   readers keep mbox folders); the copy is on disk before the original is
   removed, which happens in one rewrite when the mailbox is closed. An
   interrupted run leaves the mail in both, and the next run does not copy it
-  twice. "flag" sets ``Status: RO``. A key is the SHA-256 of the message
-  without its ``Status``/``X-Status`` lines, which mail readers rewrite.
+  twice. "flag" sets ``Status: RO``. ``Status`` and ``X-Status`` are the
+  mbox's flags (as a Maildir keeps them in the file's name), so ``Mail.data``
+  is the message without them, and its bytes and key (their SHA-256) stay the
+  same when a reader or pressdist marks it; moving keeps them.
 """
 
 from __future__ import annotations
@@ -232,7 +234,8 @@ class MaildirMailbox(MailboxBase):
 
 
 # mbox -------------------------------------------------------------------------------
-_READER_HEADERS = re.compile(rb"^(?:x-)?status:", re.I)
+# The mbox's flags, which readers (and "flag") write into the message itself.
+_FLAG_HEADERS = re.compile(rb"^(?:x-)?status:", re.I)
 
 
 def _headers_and_body(data: bytes) -> tuple[list[bytes], bytes]:
@@ -241,17 +244,25 @@ def _headers_and_body(data: bytes) -> tuple[list[bytes], bytes]:
     return head.splitlines(keepends=True), body
 
 
+def without_flags(data: bytes) -> bytes:
+    """A message from an mbox without its Status/X-Status lines: the mail as delivered."""
+    lines, body = _headers_and_body(data)
+    return b"".join(line for line in lines if not _FLAG_HEADERS.match(line)) + body
+
+
 def mbox_key(data: bytes) -> str:
-    """The SHA-256 of a message without the lines mail readers rewrite when reading."""
-    lines, body = _headers_and_body(data)
-    kept = b"".join(line for line in lines if not _READER_HEADERS.match(line))
-    return hashlib.sha256(kept + body).hexdigest()
+    """The SHA-256 of a message without the flags a mail reader writes into it."""
+    return hashlib.sha256(without_flags(data)).hexdigest()
 
 
-def _with_status(data: bytes, status: bytes) -> bytes:
+def _marked_read(data: bytes) -> bytes:
+    """``data`` with ``Status: RO`` (read, old), as mail readers mark what they showed."""
     lines, body = _headers_and_body(data)
-    kept = [line for line in lines if not re.match(rb"^status:", line, re.I)]
-    return b"".join(kept) + b"Status: " + status + b"\n" + body
+    status = [line for line in lines if re.match(rb"^status:", line, re.I)]
+    if [line.split(b":", 1)[1].strip() for line in status] == [b"RO"]:
+        return data
+    kept = [line for line in lines if line not in status]
+    return b"".join(kept) + b"Status: RO\n" + body
 
 
 class MboxMailbox(MailboxBase):
@@ -274,7 +285,7 @@ class MboxMailbox(MailboxBase):
             raise
         self._target: mailbox.mbox | None = None
         self._target_keys: set[str] = set()
-        self._entries: dict[str, list[tuple[str, bytes]]] = {}  # key -> (stdlib key, From_)
+        self._entries: dict[str, list[str]] = {}  # key -> the stdlib keys of its copies
         self._changes: dict[str, bytes | None] = {}  # stdlib key -> new bytes, None: remove
 
     def _opened(self, path: Path, *, create: bool) -> mailbox.mbox:
@@ -309,28 +320,36 @@ class MboxMailbox(MailboxBase):
                 f"{self.where}: cannot read: {_reason(exc)}", path=self.path
             ) from None
         for stdlib_key in keys:
-            raw = self._box.get_bytes(stdlib_key, from_=True)
-            from_line, _, data = raw.partition(b"\n")
-            key = mbox_key(data)
+            data = without_flags(self._box.get_bytes(stdlib_key))
+            key = hashlib.sha256(data).hexdigest()
             # Identical copies are one mail: what is done with it is done with all.
             seen = key in self._entries
-            self._entries.setdefault(key, []).append((stdlib_key, from_line))
+            self._entries.setdefault(key, []).append(stdlib_key)
             if not seen:
                 yield Mail(key, data)
+
+    def _stored(self, stdlib_key: str) -> tuple[bytes, bytes]:
+        """The From_ line and the message as the file holds it, flags and all."""
+        from_line, _, data = self._box.get_bytes(stdlib_key, from_=True).partition(b"\n")
+        return from_line, data
 
     def done(self, mail: Mail) -> None:
         entries = self._entries.get(mail.key)
         if not entries:
             raise MailboxError(f"{self.where}: no mail {mail.key[:12]}… was listed here")
         if self.mode == "flag":
-            for stdlib_key, from_line in entries:
-                self._changes[stdlib_key] = from_line + b"\n" + _with_status(mail.data, b"RO")
+            for stdlib_key in entries:
+                from_line, data = self._stored(stdlib_key)
+                marked = _marked_read(data)
+                if marked != data:  # a mail marked in an earlier run costs no rewrite
+                    self._changes[stdlib_key] = from_line + b"\n" + marked
             return
         target = self._open_target()
         if mail.key not in self._target_keys:
+            from_line, data = self._stored(entries[0])
             self._lock(target, self.target_path)
             try:
-                target.add(entries[0][1] + b"\n" + mail.data)
+                target.add(from_line + b"\n" + data)
                 target.flush()
                 # The copy must be on the disk before the original may go.
                 fd = os.open(self.target_path, os.O_RDONLY)
@@ -346,7 +365,7 @@ class MboxMailbox(MailboxBase):
             finally:
                 target.unlock()
             self._target_keys.add(mail.key)
-        for stdlib_key, _ in entries:
+        for stdlib_key in entries:
             self._changes[stdlib_key] = None
 
     def _open_target(self) -> mailbox.mbox:

@@ -215,6 +215,10 @@ def _mbox(path: Path, messages: list[bytes]) -> Path:
     return path
 
 
+# What a mail reader writes into a message it showed (and flagged: X-Status F).
+_READ = b"Status: O\nX-Status: F\n"
+
+
 def _stored(data: bytes) -> bytes:
     """A message as an mbox holds it: a line starting "From " escaped (mboxo)."""
     return data.replace(b"\nFrom ", b"\n>From ")
@@ -240,15 +244,17 @@ def test_mbox_lists_each_message_keyed_by_its_hash(tmp_workspace: Path) -> None:
 def test_mbox_move_appends_to_the_processed_mbox_beside_it_then_removes(
     tmp_workspace: Path,
 ) -> None:
-    source = _mbox(tmp_workspace / "bounces.mbox", [_mail(1), _mail(2), _mail(3)])
+    read_by_a_person = _READ + _mail(2)
+    source = _mbox(tmp_workspace / "bounces.mbox", [_mail(1), read_by_a_person, _mail(3)])
     with open_mailbox(_workspace(tmp_workspace, path="bounces.mbox")) as box:
         first, second, _ = box.mails()
+        assert second.data == _stored(_mail(2))  # the flags are the mbox's, not the mail's
         box.done(first)
         box.done(second)
         # The copies are on disk before the originals go, when the box is closed.
         assert _read_mbox(tmp_workspace / "pressdist" / "processed") == [
             _stored(_mail(1)),
-            _stored(_mail(2)),
+            _stored(read_by_a_person),
         ]
     assert _read_mbox(source) == [_stored(_mail(3))]
     target = (tmp_workspace / "pressdist" / "processed").read_bytes()
@@ -256,17 +262,31 @@ def test_mbox_move_appends_to_the_processed_mbox_beside_it_then_removes(
     assert not Path(f"{source}.lock").exists()
 
 
-def test_mbox_flag_sets_status_and_keeps_every_key(tmp_workspace: Path) -> None:
-    source = _mbox(tmp_workspace / "bounces.mbox", [_mail(1), _mail(2)])
+def test_mbox_flag_sets_status_and_keeps_every_mail_and_key(tmp_workspace: Path) -> None:
+    source = _mbox(tmp_workspace / "bounces.mbox", [_mail(1), _READ + _mail(2), _mail(3)])
     ws = _workspace(tmp_workspace, path="bounces.mbox", processed="flag")
     with open_mailbox(ws) as box:
         before = list(box.mails())
         box.done(before[0])
+        box.done(before[1])
     flagged = mailbox.mbox(source, create=False)
-    assert [m["Status"] for m in flagged] == ["RO", None]
+    assert [(m["Status"], m["X-Status"]) for m in flagged] == [
+        ("RO", None),
+        ("RO", "F"),
+        (None, None),
+    ]
     flagged.close()
+    once = source.stat()
     with open_mailbox(ws) as box:
-        assert [m.key for m in box.mails()] == [m.key for m in before]
+        again = list(box.mails())
+        for mail in again:
+            box.done(mail)
+    assert again == before
+    assert (source.stat().st_ino, source.stat().st_mtime_ns) != (once.st_ino, once.st_mtime_ns)
+    twice = source.stat()
+    with open_mailbox(ws) as box:
+        box.done(next(box.mails()))  # marked already: the file is not rewritten
+    assert (source.stat().st_ino, source.stat().st_mtime_ns) == (twice.st_ino, twice.st_mtime_ns)
     assert not (tmp_workspace / "pressdist").exists()
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import email.message
 import email.parser
 import email.policy
@@ -50,6 +51,7 @@ SUBJECT_LENGTH = 200  # characters of a subject kept for the table and the log
 _SCAN_CHARS = 64_000  # of a notice's text: the words that matter are at its start
 _MAX_PARTS = 200  # MIME parts looked at: a report has three
 _ADDRESS_CHARS = 8_000  # of one address header: ours name one or two addresses
+_FLUFL_TEXT = 256_000  # characters of a text part handed to flufl.bounce
 _PARSER = email.parser.BytesParser(policy=email.policy.compat32)
 _HEADER_PARSER = email.parser.HeaderParser(policy=email.policy.compat32)
 
@@ -71,7 +73,9 @@ _COMPLAINTS = ("abuse", "fraud", "virus", "other")  # RFC 5965 §7.3; not-spam i
 # RFC 3463: class.subject.detail; the subjects in use are 0-7, which keeps a
 # German date such as 4.12.26 from passing for a code.
 _ENHANCED = re.compile(r"(?<![\w.])([245])\.([0-7])\.(\d{1,3})(?![\w]|\.\d)")
-_REPLY_ENHANCED = re.compile(r"(?<![\w.])[245]\d\d[ -]([245]\.[0-7]\.\d{1,3})(?![\w]|\.\d)")
+# In a bounce's own words only failures count: a transcript shows "250 2.1.0 Sender ok" too.
+_FAILURE = re.compile(r"(?<![\w.])([45])\.([0-7])\.(\d{1,3})(?![\w]|\.\d)")
+_REPLY_FAILURE = re.compile(r"(?<![\w.])[45]\d\d[ -]([45]\.[0-7]\.\d{1,3})(?![\w]|\.\d)")
 _REPLY_AT_START = re.compile(r"([45]\d\d)[ -](?=\S)")
 _REPLY_SAID = re.compile(
     r"\b(?:said|replied|reply|response|error)[ \t]{0,3}:?[ \t]{0,3}([45]\d\d)[ -](?=\S)",
@@ -88,8 +92,8 @@ _WARNING = re.compile(
     re.IGNORECASE,
 )
 # The line after which a plain-text bounce quotes the mail it returns.
-_QUOTE_MARK = re.compile(  # bounded: a line of a million dashes must not take hours
-    r"^[ \t]*-{2,}[^\n]{0,120}?(?:copy of (?:the|your) message|original message|returned message"
+_QUOTE_MARK = re.compile(  # possessive and bounded: a line of dashes must not take hours
+    r"^[ \t]*+-{2,}+[^\n]{0,120}?(?:copy of (?:the|your) message|original message|returned message"
     r"|message follows|headers follow|below this line|ursprüngliche nachricht)",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -101,6 +105,7 @@ _BOUNCE_SUBJECT = re.compile(
     r"undeliver|undelivered|unzustellbar|nicht zustellbar|delivery (?:status notification|fail"
     r"|has failed|problem|notification)|mail delivery failed|failure notice|returned mail"
     r"|returning message|mail system error|non remis|non recapitabile|onbestelbaar"
+    r"|non-?deliver|could not send message|could not be delivered"
     r"|系统退信|退信|投递失败|未送达",
     re.IGNORECASE,
 )
@@ -170,7 +175,7 @@ def classify(data: bytes | email.message.Message, office: Office) -> Finding:
     """What the mail ``data`` is and whom it names; never raises, whatever the bytes."""
     try:
         return _classify(_message(data), office)
-    except Exception as exc:  # noqa: BLE001 -- a mail that breaks the reader goes to a person
+    except Exception as exc:  # a mail that breaks the reader (or the parser) goes to a person
         return Finding(
             Kind.OTHER, problem=f"a mail pressdist could not read ({type(exc).__name__})"
         )
@@ -299,7 +304,7 @@ def _judge(action: str, status_field: str, block: dict[str, str]) -> tuple[Kind,
 
 
 def _mailbox_full(code: re.Match[str], diagnostic: str) -> bool:
-    """A full mailbox is soft whatever its class: many servers answer 552 5.2.2 (RFC 3463 x.2.2)."""
+    """A full mailbox is soft whatever the class: many servers answer it with 552 5.2.2."""
     if code[2] == "2" and code[3] == "2":
         return True
     return code[2] != "1" and bool(_MAILBOX_FULL.search(diagnostic))
@@ -431,8 +436,8 @@ def _bounce_signs(message: email.message.Message, mail: _Mail) -> tuple[bool, bo
 def _provider_bounce(mail: _Mail, strong: bool) -> Finding | None:
     """A bounce in a provider's or an old MTA's own words, as flufl.bounce reads them."""
     try:
-        temporary, permanent = all_failures(mail.message)
-    except Exception:  # noqa: BLE001 -- a detector that fails finds nothing
+        temporary, permanent = all_failures(_for_flufl(mail.message))
+    except Exception:  # a detector that fails finds nothing
         return None
     failed = [a for a in (_ascii(a) for a in sorted(permanent or temporary)) if a]
     notice, quoted = _notice(mail.message)
@@ -445,7 +450,7 @@ def _provider_bounce(mail: _Mail, strong: bool) -> Finding | None:
     original = _original(mail.message) or _quoted_original(quoted)
     named = {a.casefold() for a in _addresses(_values(original, "to"))}
     status, diagnostic = _status_in_text(notice)
-    code = _ENHANCED.search(status)
+    code = _FAILURE.search(status)
     if not given_up:
         # flufl.bounce counts a warning that the mail is still being tried as temporary
         kind = Kind.DELAYED if _WARNING.search(notice) else Kind.SOFT_BOUNCE
@@ -466,6 +471,25 @@ def _provider_bounce(mail: _Mail, strong: bool) -> Finding | None:
     )
 
 
+def _for_flufl(message: email.message.Message) -> email.message.Message:
+    """A copy that flufl.bounce reads in good time: its detectors parse whole headers and
+    search every line of every part, so no attachment, no huge header, no endless text.
+    """
+    light = copy.deepcopy(message)
+    for part in _parts(light, inside_mails=True):
+        items = list(part.raw_items())
+        if any(len(str(value)) > _ADDRESS_CHARS for _name, value in items):
+            for name in {name for name, _value in items}:
+                del part[name]
+            for name, value in items:
+                part.set_raw(name, str(value)[:_ADDRESS_CHARS])
+        payload = part.get_payload()
+        if isinstance(payload, str):
+            keep = part.get_content_maintype() == "text"
+            part.set_payload(payload[:_FLUFL_TEXT] if keep else "")
+    return light
+
+
 def _lone_recipient(notice: str, mail: _Mail) -> list[str]:
     """The one address a bounce's own words name next to a failure code, if only one.
 
@@ -473,7 +497,7 @@ def _lone_recipient(notice: str, mail: _Mail) -> list[str]:
     Exchange servers ("Unzustellbar", "<host #5.1.1>"): a mail already taken
     for a bounce, naming one address besides the office's own.
     """
-    if not _ENHANCED.search(notice):
+    if not _FAILURE.search(notice):
         return []
     ours = {mail.sender.casefold(), *(a.casefold() for a in _addresses(mail.envelope))}
     domains = {d.casefold() for d in _office_domains(mail.office)}
@@ -499,11 +523,11 @@ def _status_in_text(text: str) -> tuple[str, str]:
     """The enhanced status code (else the SMTP reply code) a notice shows, with its words."""
     lines = text.splitlines()
     for number, line in enumerate(lines):
-        found = _REPLY_ENHANCED.search(line)
+        found = _REPLY_FAILURE.search(line)
         if found:
             return found[1], _diagnostic_lines(lines, number, number, found.start())
     for number, line in enumerate(lines):
-        found = _ENHANCED.search(line)
+        found = _FAILURE.search(line)
         if found:
             # "<mx.example.net #5.1.1>" says little alone: the lines before it say why
             return found.group(0), _diagnostic_lines(lines, _paragraph(lines, number), number, 0)
@@ -612,14 +636,16 @@ def _children(message: email.message.Message) -> list[email.message.Message]:
     return [p for p in payload[:_MAX_PARTS] if isinstance(p, email.message.Message)]
 
 
-def _parts(message: email.message.Message) -> Iterator[email.message.Message]:
-    """The parts of a mail, depth first, leaving out the inside of attached mails."""
+def _parts(
+    message: email.message.Message, *, inside_mails: bool = False
+) -> Iterator[email.message.Message]:
+    """The parts of a mail, depth first; those of attached mails only if asked for."""
     stack, seen = [message], 0
     while stack and seen < _MAX_PARTS:
         part = stack.pop()
         seen += 1
         yield part
-        if part.get_content_maintype() != "message":
+        if inside_mails or part.get_content_maintype() != "message":
             stack.extend(reversed(_children(part)))
 
 
@@ -706,7 +732,7 @@ def _charset_of(message: email.message.Message) -> str | None:
     """The mail's own charset: what a mail program writes raw 8-bit headers in, too."""
     try:
         return message.get_content_charset(None)
-    except Exception:  # noqa: BLE001 -- a broken Content-Type names no charset
+    except Exception:  # a broken Content-Type names no charset
         return None
 
 
@@ -767,7 +793,13 @@ def _raw_text(value: str, charset: str | None) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return _decode(value.encode("utf-8", "surrogateescape"), charset)
+        data = value.encode("utf-8", "surrogateescape")
+        try:
+            # UTF-8 first: what decodes as UTF-8 is that almost surely, and it is
+            # what mail programs write raw (RFC 6532) whatever their body's charset
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return _decode(data, charset)
     return value
 
 
@@ -777,7 +809,7 @@ def _addresses(values: Iterable[str]) -> list[str]:
     for value in values:
         try:
             pairs = email.utils.getaddresses([value[:_ADDRESS_CHARS]])
-        except Exception:  # noqa: BLE001 -- an unparsable header names no one
+        except Exception:  # an unparsable header names no one
             continue
         found += [address for _name, address in pairs if "@" in address[1:-1]]
     return found

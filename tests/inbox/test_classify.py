@@ -1,7 +1,7 @@
 """Recognising what comes back to presse@example.org: reports, bounces, unsubscribes, replies.
 
 The sample mails in tests/data/inbox are shaped on what the servers write
-(the Postfix ones on DSNs a Postfix of our own wrote); their VERP addresses
+(the Postfix ones as Postfix 3.7 writes its DSNs); their VERP addresses
 and unsubscribe subjects get real tokens, made with a fixed test key, when
 a test reads them.
 """

@@ -262,11 +262,14 @@ def _delivery_status(mail: _Mail, part: email.message.Message | None) -> Finding
         )
     block = next((b for b in recipients if _action(b) == "failed"), recipients[0])
     kind, status, problem = _judge(_action(block), block.get("status", ""), block)
+    # Original-Recipient is the address as our mail gave it (RFC 3464 2.3.1); a
+    # forward changes only Final-Recipient, so the report still names our reader.
+    named = block.get("original-recipient") or block.get("final-recipient")
     return mail.finding(
         kind,
         bounce_token=token,
         message_id=message_id,
-        recipient=_typed_address(block.get("final-recipient") or block.get("original-recipient")),
+        recipient=_typed_address(named),
         status=status,
         diagnostic=_diagnostic(block.get("diagnostic-code", "")),
         problem=problem,

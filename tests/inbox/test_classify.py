@@ -295,6 +295,15 @@ def test_a_report_of_several_recipients_gives_the_first_that_failed() -> None:
     )
 
 
+def test_a_forwarded_mail_that_bounced_names_the_address_it_was_sent_to() -> None:
+    data = dsn_with_fields(
+        "Final-Recipient: rfc822; j.hoffmann@privat.example.net\n"
+        "Original-Recipient: rfc822; j.hoffmann@kurier.example.net\n"
+        "Action: failed\nStatus: 5.1.1\n"
+    )
+    assert classify(data, OFFICE).recipient == "j.hoffmann@kurier.example.net"
+
+
 REPORT = "a delivery status report "
 FAILED = "Action: failed\nStatus: "
 DIAGNOSTIC = "\nDiagnostic-Code: smtp; "

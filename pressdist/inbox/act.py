@@ -197,9 +197,9 @@ def _returned(
         added = _suppress(
             workspace, delivery.address, None, reason, f"{source}: {words}", dry_run=dry_run
         )
-    result = "marked " + state if marked else "already recorded"
+    result = _did(dry_run, "marked " + state) if marked else "already recorded"
     if added:
-        result += ", suppressed on every list"
+        result += ", " + _did(dry_run, "suppressed on every list")
     return Action(
         finding,
         _VERDICT[kind],
@@ -236,7 +236,7 @@ def _mailed_unsubscribe(
         dry_run=dry_run,
     )
     scope = suppression.scope_words(list_name)
-    result = f"suppressed on {scope}" if added else f"already suppressed on {scope}"
+    result = _did(dry_run, f"suppressed on {scope}") if added else f"already suppressed on {scope}"
     return Action(
         finding,
         Verdict.UNSUBSCRIBED,
@@ -261,7 +261,7 @@ def _provider_unsubscribe(
         dry_run=dry_run,
     )
     scope = suppression.scope_words(list_name)
-    result = f"suppressed on {scope}" if added else f"already suppressed on {scope}"
+    result = _did(dry_run, f"suppressed on {scope}") if added else f"already suppressed on {scope}"
     return Action(
         finding,
         Verdict.UNSUBSCRIBED,
@@ -289,6 +289,15 @@ def _suppress(
         scope = suppression.ALL_LISTS if list_name is None else list_name
         return not any(s.scope in (suppression.ALL_LISTS, scope) for s in held)
     return suppression.add(workspace, address, list_name=list_name, reason=reason, source=source)
+
+
+def _did(dry_run: bool, done: str) -> str:
+    """``marked bounced`` said of what a dry run only would do: ``would mark bounced``."""
+    if not dry_run:
+        return done
+    verb, _, rest = done.partition(" ")
+    base = {"marked": "mark", "suppressed": "suppress"}.get(verb, verb)
+    return f"would {base} {rest}"
 
 
 def _shown(address: str) -> str:

@@ -104,6 +104,7 @@ def open_mailbox(workspace: Workspace) -> Mailbox:
             hint=_EXAMPLE,
         )
     if settings.host:
+        # start-up: imap_tools costs ~100 ms to import; a local mailbox does not need it
         from pressdist.inbox.imap import ImapMailbox
 
         return ImapMailbox.open(settings, workspace.root, config)

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 from pressdist.errors import PressdistError
 from pressdist.inbox import act
 from pressdist.inbox.act import Action, Verdict
+from pressdist.inbox.classify import Office, classify
+from pressdist.inbox.mailboxes import open_mailbox
 from pressdist.sending import journal as jr
 from pressdist.sending.plan import journal_path
 
@@ -88,9 +90,6 @@ def read_mailbox(
     workspace: Workspace, *, dry_run: bool = False, progress: Progress | None = None
 ) -> InboxReport:
     """Read the ``[inbox]`` mailbox once; the report says what was found and done."""
-    from pressdist.inbox.classify import Office, classify
-    from pressdist.inbox.mailboxes import open_mailbox
-
     office = Office.from_workspace(workspace)
     with _single_run(workspace) as free:
         if not free:
@@ -134,6 +133,7 @@ def read_events(
     progress: Progress | None = None,
 ) -> InboxReport:
     """Poll the events of the Mailgun gateway ``gateway_name`` since the last poll."""
+    # start-up: httpx costs ~140 ms to import; reading a mailbox does not need it
     from pressdist.inbox.mailgun import fetch_events
 
     with _single_run(workspace) as free:

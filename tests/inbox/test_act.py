@@ -350,7 +350,7 @@ def test_a_dry_run_says_what_it_would_do_and_writes_nothing(office: Workspace) -
     before = journal_path(office).read_bytes()
     action = apply(office, finding, dry_run=True)
     assert action.verdict is Verdict.BOUNCED and action.changed
-    assert "suppressed on every list" in action.text
+    assert "would mark bounced, would suppress on every list" in action.text
     assert delivery(office, envelope.recipient).state == jr.SENT
     assert not suppression.load(office)
     assert journal_path(office).read_bytes() == before

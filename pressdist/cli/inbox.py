@@ -65,9 +65,11 @@ def _line(action: Action) -> None:
     if not (action.changed or action.problem):
         return
     who = f"{action.address}: " if action.address else ""
-    mail = action.finding.subject or action.finding.sender
+    finding = action.finding
+    subject = finding.subject if len(finding.subject) <= 60 else finding.subject[:59] + "…"
+    mail = ", ".join(filter(None, (finding.sender and f"from {finding.sender}", subject)))
     if action.problem:
-        about = f" (mail: {mail})" if mail else ""
+        about = f" (mail {mail})" if mail else ""
         console().print(f"[yellow]{escape(who + action.text + about)}[/]")
     else:
         console().print(escape(who + action.text))

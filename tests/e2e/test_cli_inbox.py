@@ -164,3 +164,111 @@ def test_a_mailbox_that_cannot_be_reached_is_one_line_and_exit_3(cli, example_wo
     assert result.code == 3, result.output
     assert "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) <= 2  # the line and its hint
+
+
+# A mailbox of everything that comes back, read from a local Maildir ---------------------
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "inbox"
+QUOTED_ID = b"7c41d2e09a3b.de.4f0e9d2c7b6a5e3f1d8c0b2a@example.org"  # what the samples quote
+
+
+def sent_mails(root: Path) -> dict[str, tuple[str, str]]:
+    """Recipient -> (bounce token, Message-ID) of each mail the outbox holds."""
+    from pressdist.mail.verp import BounceAddress
+
+    bounce = BounceAddress("presse-bounces@example.org", SECRET.encode())
+    out = {}
+    for path in (root / "outbox" / "new").iterdir():
+        mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        token = bounce.token_of(mail["Return-Path"])
+        assert token, mail["Return-Path"]
+        out[mail["To"].addresses[0].addr_spec] = (token, mail["Message-ID"].strip("<>"))
+    return out
+
+
+def returned_mail(name: str, token: str = "", message_id: str = "", unsubscribe: str = "") -> bytes:
+    data = (DATA / name).read_bytes().replace(b"{{token}}", token.encode())
+    data = data.replace(b"{{unsubscribe_token}}", unsubscribe.encode())
+    return data.replace(QUOTED_ID, message_id.encode()) if message_id else data
+
+
+def test_one_mailbox_of_everything_that_comes_back(cli, example_workspace):
+    from pressdist.mail import unsubscribe, verp
+
+    root = example_workspace
+    config = root / "pressdist.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            'unsubscribe_url = "https://example.org/presse/abmelden?adresse={email}"\n',
+            'unsubscribe_url = "https://example.org/presse/abmelden?t={token}"\n'
+            'unsubscribe_mailto = "abmelden@example.org"\n'
+            'unsubscribe_secret_env = "PRESSDIST_UNSUBSCRIBE_SECRET"\n'
+            'bounce_address = "presse-bounces@example.org"\n',
+        )
+        + '\n[inbox]\npath = "bounces"\nsoft_bounce_limit = 2\n',
+        encoding="utf-8",
+    )
+    sent = cli("send", RELEASE, "--list", "presse", "--yes", "--allow-fallback", cwd=root, env=ENV)
+    assert sent.code == 0, sent.output
+    mails = sent_mails(root)
+    hard, soft, complainer, leaver = sorted(mails)[:4]
+    ghost = verp.BounceAddress("presse-bounces@example.org", SECRET.encode()).sender(
+        "0123456789ab.de.0123456789abcdef01234567@example.org"
+    )
+    box = root / "bounces"
+    for sub in ("tmp", "new", "cur"):
+        (box / sub).mkdir(parents=True)
+    inbox = {
+        "hard": returned_mail("dsn-postfix-5.1.1.eml", *mails[hard]),
+        "soft": returned_mail("dsn-postfix-4.2.2.eml", *mails[soft]),
+        "complaint": returned_mail("arf-abuse.eml", *mails[complainer]),
+        "unsubscribe": returned_mail(
+            "unsubscribe-token.eml", unsubscribe=unsubscribe.sign(SECRET.encode(), leaver, "presse")
+        ),
+        "forged": returned_mail(
+            "unsubscribe-token.eml",
+            unsubscribe=unsubscribe.sign(b"someone else's key, long enough", leaver, "presse"),
+        ),
+        "ooo-de": returned_mail("ooo-de.eml", mails[hard][0]),
+        "ooo-zh": returned_mail("ooo-zh.eml"),
+        "journalist": returned_mail("journalist-reply.eml"),
+        "broken": returned_mail("dsn-broken.eml", *mails[hard]),
+        "ghost": returned_mail("dsn-postfix-5.1.1.eml", ghost.split("+")[1].split("@")[0]),
+    }
+    for name, data in inbox.items():
+        (box / "new" / f"1764600000.{name}.host").write_bytes(data)
+
+    result = cli("inbox", cwd=root, env=ENV)
+    assert result.code == 1, result.output  # forged, broken and ghost need a person
+    assert "Traceback" not in result.output
+    log = json.loads(cli("log", RELEASE, "--json", cwd=root, env=ENV).stdout)
+    states = {row["address"]: row["state"] for row in log}
+    assert (states[hard], states[soft], states[complainer]) == (
+        "bounced",
+        "soft-bounced",
+        "complained",
+    )
+    assert sum(s != "sent" for s in states.values()) == 3
+    with (root / "suppressed.csv").open(encoding="utf-8") as fh:
+        rows = {(r["address"], r["scope"], r["reason"]) for r in csv.DictReader(fh)}
+    assert rows == {
+        (hard, "*", "bounced"),
+        (complainer, "*", "complained"),
+        (leaver, "presse", "unsubscribed"),
+    }
+    left = sorted(p.name.split(".")[1] for p in (box / "new").iterdir())
+    assert left == ["broken", "forged", "ghost", "journalist"]
+    processed = box / ".pressdist.processed"
+    moved = sorted(
+        p.name.split(".")[1] for sub in ("new", "cur") for p in (processed / sub).iterdir()
+    )
+    assert moved == ["complaint", "hard", "ooo-de", "ooo-zh", "soft", "unsubscribe"]
+    for words in ("not valid", "does not hold", "without a recipient's status"):
+        assert words in result.stdout
+
+    before = (root / "suppressed.csv").read_bytes(), log
+    again = cli("inbox", cwd=root, env=ENV)
+    assert again.code == 0, again.output
+    assert "4 mails read before" in again.stdout and "4 of them still waiting" in again.stdout
+    after = json.loads(cli("log", RELEASE, "--json", cwd=root, env=ENV).stdout)
+    assert ((root / "suppressed.csv").read_bytes(), after) == before

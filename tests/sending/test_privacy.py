@@ -99,3 +99,25 @@ def test_forget_refuses_while_a_send_runs(ws):
     with send_lock(ws), pytest.raises(PressdistError, match="another `pressdist send`"):
         pressdist.forget(ws, PERSON)
     assert PERSON in (ws.recipients_dir / "presse.csv").read_text("utf-8")
+
+
+def test_forget_also_erases_what_came_back_about_the_person(ws):
+    from pressdist.inbox import act
+    from pressdist.inbox.findings import Finding, Kind
+    from pressdist.sending import journal as jr
+
+    with jr.Journal(journal_path(ws)) as journal:
+        (mine,) = [d for d in journal.deliveries(RELEASE) if d.address == PERSON]
+        diagnostic = f"550 5.1.1 <{PERSON}>: Recipient address rejected: User unknown"
+        finding = Finding(
+            Kind.HARD_BOUNCE, message_id=mine.message_id, recipient=PERSON, status="5.1.1",
+            diagnostic=diagnostic,
+        )  # fmt: skip
+        action = act.apply(ws, journal, finding, source="test")
+        journal.remember("mail:abc", "test", action.verdict.value, f"{action.text} {PERSON}")
+    assert action.verdict is act.Verdict.BOUNCED
+    assert PERSON.encode() in journal_bytes(ws)
+    pressdist.forget(ws, PERSON)
+    assert PERSON.encode() not in journal_bytes(ws)
+    summary = pressdist.report(ws, RELEASE)
+    assert sum(line.bounced for line in summary.lines) == 1

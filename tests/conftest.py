@@ -21,7 +21,7 @@ if os.environ.get("CI"):
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
-FIXTURE_RELEASE = SHARED / "fixtures" / "pm-2019-11-04-isa-foshan.txt"
+FIXTURE_RELEASE = REPO / "examples" / "pm-2019-11-04-isa-foshan.txt"
 
 
 @dataclass

@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from pressdist.cli import workspace_first
 from pressdist.errors import ConfigError, InputError
 from pressdist.workspace import (
     CONFIG_NAME,
@@ -360,3 +363,36 @@ def test_inbox_defaults(tmp_path: Path) -> None:
     assert inbox.inbox.configured and inbox.inbox.folder == "INBOX"
     assert inbox.inbox.processed == "move" and inbox.inbox.soft_bounce_limit == 3
     assert not load_config(_config(tmp_path, "")).inbox.configured
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("releases", "--workspace", "{ws}"),
+        ("releases", "-w", "{ws}"),
+        ("releases", "--workspace={ws}"),
+        ("--workspace", "{ws}", "releases"),
+    ],
+)
+def test_the_workspace_option_works_before_and_after_the_command(
+    cli, example_workspace: Path, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = cli(*(a.format(ws=example_workspace) for a in args), cwd=elsewhere)
+    assert result.code == 0, result.output
+    assert "2019-11-04-isa-foshan" in result.stdout
+
+
+@given(
+    before=st.lists(st.sampled_from(["send", "x", "--yes", "-l", "presse"]), max_size=4),
+    after=st.lists(st.sampled_from(["--dry-run", "y", "--list", "a"]), max_size=4),
+    tail=st.lists(st.sampled_from(["-w", "--workspace", "z"]), max_size=3),
+)
+def test_moving_the_workspace_option_keeps_every_other_argument_in_order(
+    before: list[str], after: list[str], tail: list[str]
+) -> None:
+    args = [*before, "--workspace", "DIR", *after, "--", *tail]
+    moved = workspace_first(args)
+    assert moved[:2] == ["--workspace", "DIR"]
+    assert moved[2:] == [*before, *after, "--", *tail]

@@ -31,10 +31,39 @@ from pressdist.cli import serve  # noqa: F401
 
 __all__ = ["app", "main"]
 
+_WORKSPACE = ("--workspace", "-w")
+
+
+def workspace_first(args: list[str]) -> list[str]:
+    """``args`` with ``--workspace DIR`` moved before the command, wherever it was given.
+
+    It belongs to ``pressdist`` itself (Click parses options per command), but
+    every command takes it: `pressdist releases --workspace DIR` means the same
+    as `pressdist --workspace DIR releases`. Nothing after ``--`` is touched.
+    """
+    moved: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg in _WORKSPACE and i + 1 < len(args):
+            moved += args[i : i + 2]
+            i += 2
+            continue
+        if arg.startswith("--workspace="):
+            moved.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return moved + rest
+
 
 def main() -> None:
     try:
-        app(prog_name="pressdist")
+        app(args=workspace_first(sys.argv[1:]), prog_name="pressdist")
     except PressdistError as exc:
         report_error(exc)
         sys.exit(exc.exit_code)

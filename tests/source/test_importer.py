@@ -14,12 +14,7 @@ from pressdist.source.importer import import_file, import_text
 from pressdist.source.release import dumps, loads
 
 DATA = Path(__file__).parent.parent / "data" / "importer"
-FIXTURE_RELEASE = (
-    Path(__file__).parent.parent.parent.parent
-    / "shared"
-    / "fixtures"
-    / "pm-2019-11-04-isa-foshan.txt"
-)
+FIXTURE_RELEASE = Path(__file__).parent.parent.parent / "examples" / "pm-2019-11-04-isa-foshan.txt"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 MAINZ_CONTACT = [
     "Landeshauptstadt Mainz",

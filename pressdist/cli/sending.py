@@ -108,9 +108,14 @@ class _Bars:
         from rich.text import Text
 
         class Rate(ProgressColumn):
+            """Mails a second since the run began: Rich's own speed is a moving
+            window, which for a language sent in bursts reads far above the total."""
+
             def render(self, task):  # type: ignore[no-untyped-def]
-                speed = task.finished_speed or task.speed
-                return Text("" if speed is None else f"{speed:,.0f}/s")
+                elapsed = task.elapsed
+                if not elapsed or not task.completed:
+                    return Text("")
+                return Text(f"{task.completed / elapsed:,.0f}/s")
 
         self.progress = Progress(
             TextColumn("{task.description}"),
@@ -144,7 +149,7 @@ def _report_table(report: Report):
         title = f"Test copies to {report.test_address}"
     table = Table(title=title)
     table.add_column("Language")
-    table.add_column("Sent", justify="right")
+    table.add_column("Would send" if report.dry_run else "Sent", justify="right")
     table.add_column("Failed", justify="right")
     for lang, t in sorted(report.by_language.items()):
         table.add_row(lang, str(t.sent), str(t.failed))
@@ -549,6 +554,8 @@ def _export(
 
 
 def _runs_table(journal) -> None:  # type: ignore[no-untyped-def]
+    from pressdist.sending.journal import DELIVERED
+
     runs = journal.runs()
     if not runs:
         console().print("Nothing sent yet.")
@@ -556,7 +563,7 @@ def _runs_table(journal) -> None:  # type: ignore[no-untyped-def]
     counts = journal.counts_per_run()
     rows = []
     for r in runs:
-        sent = counts.get((r.id, "sent"), 0)
+        sent = sum(counts.get((r.id, state), 0) for state in DELIVERED)
         failed = counts.get((r.id, "failed-permanent"), 0) + counts.get(
             (r.id, "failed-transient"), 0
         )
@@ -564,7 +571,7 @@ def _runs_table(journal) -> None:  # type: ignore[no-untyped-def]
             [
                 str(r.id),
                 r.release_id,
-                r.started_at[:19].replace("T", " "),
+                local_time(r.started_at),
                 r.status + (f" ({r.note})" if r.note else ""),
                 str(sent),
                 str(failed),
@@ -579,7 +586,7 @@ def _runs_table(journal) -> None:  # type: ignore[no-untyped-def]
         [
             ("Run", True, right),
             ("Release", True, {"no_wrap": True}),
-            ("Started (UTC)", True, {"min_width": 10}),
+            ("Started", True, {"no_wrap": True}),
             ("Status", True, {"min_width": 8}),
             ("Sent", True, right),
             ("Failed", True, right),
@@ -607,7 +614,7 @@ def _deliveries_table(journal, release_id: str | None, only: _Only) -> None:  # 
             escape(d.address),
             d.language,
             d.state + (" (possibly duplicate)" if d.possibly_duplicate else ""),
-            (d.sent_at or d.updated_at)[:19].replace("T", " "),
+            local_time(d.sent_at or d.updated_at),
             str(d.attempts),
             escape(d.list),
             escape(f"{d.status_code} {d.diagnostic}".strip() if d.returned_at else d.last_error),
@@ -620,16 +627,40 @@ def _deliveries_table(journal, release_id: str | None, only: _Only) -> None:  # 
             ("Address", True, {"no_wrap": True}),
             ("Lang", True, {"no_wrap": True}),
             ("State", True, {"min_width": 8}),
-            ("When (UTC)", True, {"min_width": 10}),
+            ("When", True, {"no_wrap": True}),
             ("Tries", False, {"justify": "right", "no_wrap": True}),
             ("List", False, {"overflow": "fold"}),
             ("Detail", False, {"overflow": "fold", "min_width": 20}),
         ],
         rows,
     )
-    console().print(table)
+    paged(table, len(rows))
     if left_out:
         console().print(
             f"[dim]Left out to fit the terminal: {', '.join(left_out)} "
             "(`--json` and `--csv` have every field).[/]"
         )
+
+
+def local_time(stamp: str | None) -> str:
+    """A journal time (UTC, ISO 8601) as the reader's clock shows it: ``2026-12-01 20:03``."""
+    import datetime as dt
+
+    if not stamp:
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return stamp
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def paged(table, rows: int) -> None:  # type: ignore[no-untyped-def]
+    """Print ``table``, through the pager ($PAGER, else less) when it is longer than the
+    terminal and the output is a terminal; a pipe or a file gets it plain."""
+    out = console()
+    if out.is_terminal and rows + 6 > out.height:
+        with out.pager(styles=True):
+            out.print(table)
+    else:
+        out.print(table)

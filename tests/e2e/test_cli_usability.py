@@ -62,6 +62,30 @@ def test_log_in_a_narrow_terminal_shows_every_address_and_release_id_whole(examp
     assert "--json" in deliveries.stdout  # says where the left-out fields are
 
 
+def test_log_shows_times_on_the_readers_clock_one_line_each(example_workspace, cli):
+    import datetime as dt
+
+    sent = cli("send", EXAMPLE, "--list", "presse", "--yes", cwd=example_workspace)
+    assert sent.code == 0, sent.output
+    rows = json.loads(cli("log", EXAMPLE, "--json", cwd=example_workspace).stdout)
+    utc = dt.datetime.fromisoformat(rows[0]["sent_at"].replace("Z", "+00:00"))
+    shanghai = (utc + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
+    result = cli("log", EXAMPLE, cwd=example_workspace, env={**NARROW, "TZ": "Asia/Shanghai"})
+    assert result.code == 0, result.output
+    line = next(row for row in result.stdout.splitlines() if rows[0]["address"] in row)
+    assert shanghai in line
+    runs = cli("log", cwd=example_workspace, env={**NARROW, "TZ": "Asia/Shanghai"})
+    assert (utc + dt.timedelta(hours=8)).strftime("%Y-%m-%d") in runs.stdout
+    assert "UTC" not in result.stdout + runs.stdout
+
+
+def test_the_dry_run_table_says_would_send(example_workspace, cli):
+    result = cli("send", EXAMPLE, "--list", "presse", "--dry-run", cwd=example_workspace)
+    assert result.code == 0, result.output
+    assert "Would send" in result.stdout
+    assert "│ Sent" not in result.stdout and "┃ Sent" not in result.stdout
+
+
 def test_status_and_releases_in_a_narrow_terminal_keep_ids_and_words_whole(example_workspace, cli):
     ids = sorted(p.stem for p in (example_workspace / "releases").glob("*.md"))
     assert "2019-12-09-isa-besuch-foshan" in ids

@@ -72,3 +72,16 @@ def main() -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(1)
+    except Exception as exc:
+        # The journal checks itself when it is opened; damage found later, on a
+        # page no check read, is still one line, not a traceback.
+        if type(exc).__module__ != "sqlite3":
+            raise
+        report_error(
+            PressdistError(
+                f"the delivery journal is damaged: {exc}",
+                hint="restore .pressdist/journal.sqlite3 from a backup "
+                "(docs/sending.md, 'A damaged journal')",
+            )
+        )
+        sys.exit(PressdistError.exit_code)

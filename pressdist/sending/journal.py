@@ -15,6 +15,7 @@ not print (``pressdist log`` does).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import sqlite3
@@ -26,6 +27,20 @@ from pressdist.errors import InputError, PressdistError
 
 SCHEMA_VERSION = 2
 FILE_NAME = "journal.sqlite3"
+# Beside the journal once it has recorded a send: its absence is how an empty,
+# missing or damaged journal is told from a workspace that never sent.
+EXPECTED_NAME = "journal.expected"
+_EXPECTED_TEXT = (
+    "This workspace's delivery journal ({name}) has recorded sends since {since}.\n"
+    "pressdist refuses to work with an empty, missing or damaged journal while this file\n"
+    "is here: it would take everyone for never mailed. Restore the journal from a backup\n"
+    "(docs/sending.md, 'A damaged journal'). Delete this file only if the journal is lost\n"
+    "for good and every recipient may get every release again.\n"
+)
+_RESTORE_HINT = (
+    "restore .pressdist/journal.sqlite3 from a backup (docs/sending.md, 'A damaged journal'); "
+    "never delete it, it is what prevents sending twice"
+)
 
 PENDING = "pending"
 SENDING = "sending"
@@ -236,6 +251,7 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        _refuse_if_lost(path)
         try:
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -246,11 +262,10 @@ class Journal:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+            _check_whole(self.db, path, mark=True)
         except sqlite3.DatabaseError as exc:
             raise InputError(
-                f"the delivery journal cannot be opened: {exc}",
-                path=path,
-                hint="restore it from a backup; never delete it, it is what prevents sending twice",
+                f"the delivery journal cannot be opened: {exc}", path=path, hint=_RESTORE_HINT
             ) from None
 
     @classmethod
@@ -259,6 +274,7 @@ class Journal:
 
         Nothing is created or migrated: a dry run must leave the workspace as it was.
         """
+        _refuse_if_lost(path)
         if not path.exists():
             return None
         self = cls.__new__(cls)
@@ -266,11 +282,11 @@ class Journal:
         try:
             self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version:
+                _check_whole(self.db, path, mark=False)
         except sqlite3.DatabaseError as exc:
             raise InputError(
-                f"the delivery journal cannot be opened: {exc}",
-                path=path,
-                hint="restore it from a backup; never delete it, it is what prevents sending twice",
+                f"the delivery journal cannot be opened: {exc}", path=path, hint=_RESTORE_HINT
             ) from None
         if version > SCHEMA_VERSION:
             self.db.close()
@@ -334,6 +350,7 @@ class Journal:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (release_id, revision, ",".join(lists), gateway, int(resend), now()),
             )
+        _expect(self.path)
         return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, status: str, note: str = "") -> None:
@@ -701,6 +718,63 @@ class Journal:
                 path=self.path.with_name(self.path.name + "-wal"),
                 hint="run the same command again when no other pressdist runs here",
             )
+
+
+def _expect(path: Path) -> None:
+    """Leave the marker that says this journal has recorded sends (once)."""
+    marker = path.with_name(EXPECTED_NAME)
+    if not marker.exists():
+        since = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+        marker.write_text(_EXPECTED_TEXT.format(name=path.name, since=since), encoding="utf-8")
+
+
+def _refuse_if_lost(path: Path) -> None:
+    """Refuse a missing or empty journal where one has recorded sends (its marker is there)."""
+    marker = path.with_name(EXPECTED_NAME)
+    if path.name == ":memory:" or not marker.exists():
+        return
+    if not path.exists():
+        what = "is missing"
+    elif path.stat().st_size == 0:
+        what = "is empty"
+    else:
+        return
+    raise InputError(
+        f"the delivery journal {what}, but this workspace has sent before ({marker.name} "
+        "says so): without it every recipient would count as never mailed",
+        path=path,
+        hint=_RESTORE_HINT + f"; only if it is lost for good, delete {marker}",
+    )
+
+
+_TABLES = {"runs", "deliveries"}
+
+
+def _check_whole(db: sqlite3.Connection, path: Path, *, mark: bool) -> None:
+    """Refuse a journal whose pages or tables are damaged, before anything relies on it.
+
+    ``mark``: leave the marker beside a journal that has sent (not in a dry run).
+    """
+    problems = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
+    if problems != ["ok"]:
+        raise InputError(
+            f"the delivery journal is damaged: {'; '.join(problems)}",
+            path=path,
+            hint=_RESTORE_HINT,
+        )
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables >= _TABLES:
+        missing = ", ".join(sorted(_TABLES - tables))
+        raise InputError(
+            f"the delivery journal is damaged: its table {missing} is gone",
+            path=path,
+            hint=_RESTORE_HINT,
+        )
+    sent = mark and db.execute("SELECT 1 FROM runs LIMIT 1").fetchone() is not None
+    if sent and path.name != ":memory:":
+        # A journal from before the marker existed: it has sent, so expect it from now on.
+        with contextlib.suppress(OSError):
+            _expect(path)
 
 
 def _delivery(row: Sequence[object]) -> Delivery:

@@ -423,3 +423,76 @@ def test_an_excel_list_with_line_breaks_in_cells_is_checked_and_sent_clean(cli, 
     joerg = next(m for m in mails(example_workspace) if "joerg" in str(m["To"]))
     assert joerg["To"].addresses[0].display_name == "Jörg Weiß"
     assert "Sehr geehrter Herr Weiß" in joerg.get_body(("plain",)).get_content()
+
+
+# A damaged journal --------------------------------------------------------------------
+
+
+def _sent_once(cli, root):  # type: ignore[no-untyped-def]
+    first = cli("send", "2019-11-04-isa-foshan", "--list", "presse", "--yes", cwd=root)
+    assert first.code == 0, first.output
+    return root / ".pressdist" / "journal.sqlite3"
+
+
+def _damage_a_page(path):  # type: ignore[no-untyped-def]
+    data = bytearray(path.read_bytes())
+    page = 4096
+    data[2 * page : 3 * page] = bytes((i * 131 + 7) % 256 for i in range(page))
+    path.write_bytes(bytes(data))
+
+
+def _drop_deliveries(path):  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE deliveries")
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        (lambda path: path.write_bytes(b""), "is empty, but this workspace has sent before"),
+        (lambda path: path.unlink(), "is missing, but this workspace has sent before"),
+        (_damage_a_page, "damaged"),
+        (_drop_deliveries, "table deliveries is gone"),
+    ],
+    ids=["truncated", "deleted", "random page", "dropped table"],
+)
+def test_a_damaged_journal_is_refused_and_nobody_is_mailed_again(
+    cli, example_workspace, damage, words
+):
+    journal = _sent_once(cli, example_workspace)
+    outbox = example_workspace / "outbox" / "new"
+    before = sorted(outbox.iterdir())
+    # Checkpointed first: the damage must hit the file itself, not a WAL beside it.
+    import sqlite3
+
+    db = sqlite3.connect(journal)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    damage(journal)
+    for args in (("--dry-run",), ("--yes",)):
+        again = cli(
+            "send", "2019-11-04-isa-foshan", "--list", "presse", *args, cwd=example_workspace
+        )
+        assert again.code == 2, again.output
+        assert words in again.stderr and "Traceback" not in again.output
+        assert "backup" in again.stderr
+    log = cli("log", cwd=example_workspace)
+    assert log.code == 2 and "Traceback" not in log.output
+    assert sorted(outbox.iterdir()) == before
+
+
+def test_a_journal_lost_for_good_can_be_let_go_by_deleting_its_marker(cli, example_workspace):
+    journal = _sent_once(cli, example_workspace)
+    for path in journal.parent.glob("journal.sqlite3*"):
+        path.unlink()
+    refused = cli(
+        "send", "2019-11-04-isa-foshan", "--list", "presse", "--yes", cwd=example_workspace
+    )
+    assert refused.code == 2
+    (journal.parent / "journal.expected").unlink()
+    again = cli("send", "2019-11-04-isa-foshan", "--list", "presse", "--yes", cwd=example_workspace)
+    assert again.code == 0, again.output

@@ -302,8 +302,9 @@ def test_test_copies_go_once_per_sendable_language_to_one_address_without_a_jour
     )
 )
 def test_whatever_the_gateway_answers_report_journal_and_gateway_agree(ws, script):
-    for leftover in ws.state_dir.glob(jr.FILE_NAME + "*"):
-        leftover.unlink()
+    # A fresh start for each example: the journal and the marker that it has sent.
+    for leftover in [*ws.state_dir.glob(jr.FILE_NAME + "*"), ws.state_dir / jr.EXPECTED_NAME]:
+        leftover.unlink(missing_ok=True)
     gateway = MemoryGateway(by_recipient(script))
     with jr.Journal(planning.journal_path(ws)) as journal:
         plan = planning.plan(ws, RELEASE, ["test"], gateway=gateway)

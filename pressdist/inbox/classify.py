@@ -6,9 +6,10 @@ unsubscribe address, the bounces of MTAs and providers that follow no
 standard (through ``flufl.bounce``), and automatic replies (RFC 3834); and
 what the office must be known by for that (``Office``). It reads only: it
 does not verify tokens or decide what follows (``inbox.act``), fetch mail
-(``inbox.mailboxes``) or touch the journal. Whatever the bytes, ``classify``
-answers with a Finding and never raises: a mail it cannot make sense of goes
-to a person.
+(``inbox.mailboxes``) or touch the journal, and it leaves the reading of the
+mail's bytes, parts, headers and charsets to ``inbox.mailtext``. Whatever the
+bytes, ``classify`` answers with a Finding and never raises: a mail it cannot
+make sense of goes to a person.
 
 The order matters. A report is read first, because Postfix marks its DSNs
 ``Auto-Submitted: auto-replied`` just like an out-of-office reply; a mailed
@@ -20,22 +21,17 @@ quotes our mail must never be taken for one.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import email.message
-import email.parser
-import email.policy
-import email.utils
 import logging
-import quopri
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flufl.bounce import all_failures
 
+from pressdist.inbox import mailtext
 from pressdist.inbox.findings import Finding, Kind
 from pressdist.mail.unsubscribe import MAILTO_SUBJECT
 from pressdist.mail.verp import BounceAddress
@@ -49,23 +45,12 @@ logging.getLogger("flufl.bounce").addHandler(logging.NullHandler())
 
 SUBJECT_LENGTH = 200  # characters of a subject kept for the table and the log
 _SCAN_CHARS = 64_000  # of a notice's text: the words that matter are at its start
-_MAX_PARTS = 200  # MIME parts looked at: a report has three
-_ADDRESS_CHARS = 8_000  # of one address header: ours name one or two addresses
 _FLUFL_TEXT = 256_000  # characters of a text part handed to flufl.bounce
-_PARSER = email.parser.BytesParser(policy=email.policy.compat32)
-_HEADER_PARSER = email.parser.HeaderParser(policy=email.policy.compat32)
 
 # Where a returned mail comes in: the first names the mailbox it was delivered to.
 _ENVELOPE = ("delivered-to", "x-original-to", "to", "envelope-to")
 _DSN_PARTS = ("message/delivery-status", "message/global-delivery-status")  # RFC 6533: UTF-8
 _ARF_PARTS = ("message/feedback-report",)
-_ORIGINAL_PARTS = (
-    "message/rfc822",
-    "message/global",
-    "text/rfc822-headers",
-    "message/rfc822-headers",
-    "message/global-headers",
-)
 _RECIPIENT_FIELDS = ("final-recipient", "original-recipient", "action", "status")
 _PASSING = ("delayed", "delivered", "relayed", "expanded")  # RFC 3464 §2.3.3: nothing failed
 _COMPLAINTS = ("abuse", "fraud", "virus", "other")  # RFC 5965 §7.3; not-spam is none
@@ -134,25 +119,6 @@ _UNSUBSCRIBE = re.compile(
     rf"{re.escape(MAILTO_SUBJECT.strip())}(?:\s+|%20|[:：]\s*)(\S+)", re.IGNORECASE
 )
 _BARE_TOKEN = re.compile(r"[A-Za-z0-9_-]{24,}")  # a signed token is at least 31 characters
-_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
-_BETWEEN_WORDS = re.compile(r"[ \t\r\n]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_PLAIN_ADDRESS = re.compile(r"[^@\s]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_ADDRESS_SEPARATORS = re.compile(r"[\s<>,;\"()\[\]]+")
-_ALIASES = {  # labels that promise less than the mail holds, or that no codec carries
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "cp936": "gb18030",
-    "iso-8859-1": "cp1252",
-    "latin1": "cp1252",
-    "us-ascii": "",  # what claims ASCII and is not is mostly UTF-8
-    "ascii": "",
-    "ks_c_5601-1987": "cp949",
-    "unknown-8bit": "",
-    "x-unknown": "",
-    "default": "",
-}
 
 
 @dataclass(frozen=True)
@@ -174,7 +140,7 @@ class Office:
 def classify(data: bytes | email.message.Message, office: Office) -> Finding:
     """What the mail ``data`` is and whom it names; never raises, whatever the bytes."""
     try:
-        return _classify(_message(data), office)
+        return _classify(mailtext.parse(data), office)
     except Exception as exc:  # a mail that breaks the reader (or the parser) goes to a person
         return Finding(
             Kind.OTHER, problem=f"a mail pressdist could not read ({type(exc).__name__})"
@@ -201,23 +167,23 @@ class _Mail:
 
     def token_from(self, candidates: Iterable[str]) -> str:
         """The envelope's token, else the first a report's own fields or its original carry."""
-        return self.bounce_token or _token(self.office, candidates)
+        return self.bounce_token or mailtext.token_in(self.office.bounce, candidates)
 
 
 def _classify(message: email.message.Message, office: Office) -> Finding:
-    envelope = [value for name in _ENVELOPE for value in _values(message, name)]
+    envelope = [value for name in _ENVELOPE for value in mailtext.header_values(message, name)]
     mail = _Mail(
         message,
         office,
-        _subject(message),
-        next(iter(_addresses(_values(message, "from"))), ""),
-        _token(office, envelope),
+        mailtext.subject_of(message),
+        next(iter(mailtext.addresses(mailtext.header_values(message, "from"))), ""),
+        mailtext.token_in(office.bounce, envelope),
         tuple(envelope),
     )
-    found, part = _report(message, "delivery-status", _DSN_PARTS)
+    found, part = mailtext.report_part(message, "delivery-status", _DSN_PARTS)
     if found:
         return _delivery_status(mail, part)
-    found, part = _report(message, "feedback-report", _ARF_PARTS)
+    found, part = mailtext.report_part(message, "feedback-report", _ARF_PARTS)
     if found:
         return _complaint(mail, part)
     if _to_unsubscribe(envelope, office):
@@ -239,19 +205,19 @@ def _classify(message: email.message.Message, office: Office) -> Finding:
 
 
 def _delivery_status(mail: _Mail, part: email.message.Message | None) -> Finding:
-    original = _original(mail.message)
-    message_id = _message_id(original)
+    original = mailtext.original(mail.message)
+    message_id = mailtext.message_id_of(original)
     if part is None:
         return mail.finding(
             Kind.OTHER,
             message_id=message_id,
             problem="a delivery status report without its message/delivery-status part",
         )
-    blocks = _field_blocks(_part_text(part))
+    blocks = mailtext.field_blocks(mailtext.part_text(part))
     recipients = [b for b in blocks if any(f in b for f in _RECIPIENT_FIELDS)]
     per_message = next((b for b in blocks if not any(f in b for f in _RECIPIENT_FIELDS)), {})
     token = mail.token_from(
-        [per_message.get("x-postfix-sender", ""), *_values(original, "return-path")]
+        [per_message.get("x-postfix-sender", ""), *mailtext.header_values(original, "return-path")]
     )
     if not recipients:
         return mail.finding(
@@ -331,26 +297,26 @@ def _diagnostic(value: str) -> str:
     kind, sep, words = value.partition(";")
     if sep and re.fullmatch(r"[A-Za-z][\w.-]*", kind.strip()):
         value = words
-    return " ".join(_CONTROL.sub(" ", value).split())
+    return mailtext.one_line(value)
 
 
 # Complaint reports (ARF, RFC 5965) ---------------------------------------------
 
 
 def _complaint(mail: _Mail, part: email.message.Message | None) -> Finding:
-    original = _original(mail.message)
+    original = mailtext.original(mail.message)
     fields: dict[str, str] = {}
-    for block in _field_blocks(_part_text(part)) if part is not None else []:
+    for block in mailtext.field_blocks(mailtext.part_text(part)) if part is not None else []:
         for name, value in block.items():
             fields.setdefault(name, value)
-    recipients = _addresses([fields.get("original-rcpt-to", "")]) or _addresses(
-        _values(original, "to")
+    recipients = mailtext.addresses([fields.get("original-rcpt-to", "")]) or mailtext.addresses(
+        mailtext.header_values(original, "to")
     )
     known = {
         "bounce_token": mail.token_from(
-            [fields.get("original-mail-from", ""), *_values(original, "return-path")]
+            [fields.get("original-mail-from", ""), *mailtext.header_values(original, "return-path")]
         ),
-        "message_id": _message_id(original),
+        "message_id": mailtext.message_id_of(original),
         "recipient": recipients[0] if recipients else "",
     }
     if part is None:
@@ -382,7 +348,7 @@ def _complaint(mail: _Mail, part: email.message.Message | None) -> Finding:
 
 def _to_unsubscribe(envelope: list[str], office: Office) -> bool:
     target = office.unsubscribe_mailto.strip().casefold()
-    return bool(target) and any(a.casefold() == target for a in _addresses(envelope))
+    return bool(target) and any(a.casefold() == target for a in mailtext.addresses(envelope))
 
 
 def _unsubscribe_token(subject: str) -> str:
@@ -402,14 +368,16 @@ def _auto_replied(message: email.message.Message, subject: str, to_bounce: bool)
 
     X-Auto-Response-Suppress asks others not to answer; it says nothing of its own mail.
     """
-    for value in _values(message, "auto-submitted"):
+    for value in mailtext.header_values(message, "auto-submitted"):
         words = value.split(";")[0].split("(")[0].split()
         if words and words[0].lower() != "no":
             return True
     for name in ("x-autoreply", "x-autorespond"):
-        if any(v.strip().lower() not in ("no", "false", "0") for v in _values(message, name)):
+        values = mailtext.header_values(message, name)
+        if any(v.strip().lower() not in ("no", "false", "0") for v in values):
             return True
-    if any(v.strip().lower() == "auto_reply" for v in _values(message, "precedence")):
+    precedence = mailtext.header_values(message, "precedence")
+    if any(v.strip().lower() == "auto_reply" for v in precedence):
         return True
     text = " ".join(subject.split())[:2000]
     if _AWAY_SUBJECT.search(text):
@@ -431,7 +399,7 @@ def _bounce_signs(message: email.message.Message, mail: _Mail) -> tuple[bool, bo
     """
     daemon = mail.sender.rpartition("@")[0].lower() in _DAEMONS
     strong = daemon or bool(_BOUNCE_SUBJECT.search(mail.subject[:2000]))
-    paths = _values(message, "return-path")
+    paths = mailtext.header_values(message, "return-path")
     weak = not mail.sender or any(not p.strip().strip("<>").strip() for p in paths)
     return strong, weak
 
@@ -450,8 +418,8 @@ def _provider_bounce(mail: _Mail, strong: bool) -> Finding | None:
         failed, given_up = _lone_recipient(notice, mail), not _WARNING.search(notice)
     if not failed:
         return None
-    original = _original(mail.message) or _quoted_original(quoted)
-    named = {a.casefold() for a in _addresses(_values(original, "to"))}
+    original = mailtext.original(mail.message) or mailtext.parse_headers(quoted)
+    named = {a.casefold() for a in mailtext.addresses(mailtext.header_values(original, "to"))}
     status, diagnostic = _status_in_text(notice)
     code = _FAILURE.search(status)
     if not given_up:
@@ -465,9 +433,9 @@ def _provider_bounce(mail: _Mail, strong: bool) -> Finding | None:
     return mail.finding(
         kind,
         bounce_token=mail.token_from(
-            _values(original, "return-path") or _RETURN_PATH_LINE.findall(quoted)
+            mailtext.header_values(original, "return-path") or _RETURN_PATH_LINE.findall(quoted)
         ),
-        message_id=_message_id(original) or (found_id[1] if found_id else ""),
+        message_id=mailtext.message_id_of(original) or (found_id[1] if found_id else ""),
         recipient=next((a for a in failed if a.casefold() in named), failed[0]),
         status=status,
         diagnostic=diagnostic,
@@ -479,13 +447,13 @@ def _for_flufl(message: email.message.Message) -> email.message.Message:
     search every line of every part, so no attachment, no huge header, no endless text.
     """
     light = copy.deepcopy(message)
-    for part in _parts(light, inside_mails=True):
+    for part in mailtext.parts(light, inside_mails=True):
         items = list(part.raw_items())
-        if any(len(str(value)) > _ADDRESS_CHARS for _name, value in items):
+        if any(len(str(value)) > mailtext.ADDRESS_CHARS for _name, value in items):
             for name in {name for name, _value in items}:
                 del part[name]
             for name, value in items:
-                part.set_raw(name, str(value)[:_ADDRESS_CHARS])
+                part.set_raw(name, str(value)[: mailtext.ADDRESS_CHARS])
         payload = part.get_payload()
         if isinstance(payload, str):
             keep = part.get_content_maintype() == "text"
@@ -502,14 +470,12 @@ def _lone_recipient(notice: str, mail: _Mail) -> list[str]:
     """
     if not _FAILURE.search(notice):
         return []
-    ours = {mail.sender.casefold(), *(a.casefold() for a in _addresses(mail.envelope))}
+    ours = {mail.sender.casefold(), *(a.casefold() for a in mailtext.addresses(mail.envelope))}
     domains = {d.casefold() for d in _office_domains(mail.office)}
     found = {
-        piece.casefold(): piece
-        for piece in (p.strip(".:'") for p in _ADDRESS_SEPARATORS.split(notice))
-        if _PLAIN_ADDRESS.fullmatch(piece)
-        and piece.casefold() not in ours
-        and piece.rpartition("@")[2].casefold() not in domains
+        address.casefold(): address
+        for address in mailtext.plain_addresses(notice)
+        if address.casefold() not in ours and address.rpartition("@")[2].casefold() not in domains
     }
     return list(found.values()) if len(found) == 1 else []
 
@@ -571,268 +537,14 @@ def _indent(line: str) -> int:
 def _notice(message: email.message.Message) -> tuple[str, str]:
     """A bounce's own words (its first text part, cut) and the mail it quotes below them."""
     text = ""
-    for part in _parts(message):
+    for part in mailtext.parts(message):
         if part.get_content_maintype() == "text" and part.get_content_subtype() != "rfc822-headers":
-            text = _part_text(part)
+            text = mailtext.part_text(part)
             break
     mark = _QUOTE_MARK.search(text, 0, _SCAN_CHARS)
     if mark is None:
         return text[:_SCAN_CHARS], ""
     return text[: mark.start()], text[mark.end() :].partition("\n")[2].lstrip("\r\n")
-
-
-def _quoted_original(quoted: str) -> email.message.Message | None:
-    return _HEADER_PARSER.parsestr(quoted) if quoted else None
-
-
-# Reading a mail without trusting it --------------------------------------------
-
-
-def _message(data: bytes | email.message.Message) -> email.message.Message:
-    if isinstance(data, email.message.Message):
-        return data
-    if isinstance(data, str):
-        data = data.encode("utf-8", "surrogateescape")
-    return _PARSER.parsebytes(bytes(data))
-
-
-def _report(
-    message: email.message.Message, report_type: str, part_types: tuple[str, ...]
-) -> tuple[bool, email.message.Message | None]:
-    """(is such a report, its machine-readable part): multipart/report or a part of that type."""
-    part = next((p for p in _children(message) if p.get_content_type() in part_types), None)
-    declared = (
-        message.get_content_type() == "multipart/report"
-        and _param(message, "report-type") == report_type
-    )
-    return declared or part is not None, part
-
-
-def _original(message: email.message.Message) -> email.message.Message | None:
-    """The returned mail or its headers, as a report attaches it (RFC 6522 §3)."""
-    for part in _children(message):
-        if part.get_content_type() not in _ORIGINAL_PARTS:
-            continue
-        payload = part.get_payload()
-        if isinstance(payload, list):
-            inner = next((p for p in payload if isinstance(p, email.message.Message)), None)
-            if inner is not None:
-                return inner
-        return _HEADER_PARSER.parsestr(_part_text(part))
-    return None
-
-
-def _message_id(original: email.message.Message | None) -> str:
-    for value in _values(original, "message-id"):
-        text = value.strip()
-        inner = text[text.find("<") + 1 : text.find(">")] if "<" in text and ">" in text else text
-        words = inner.split()
-        if words:
-            return words[0]
-    return ""
-
-
-def _children(message: email.message.Message) -> list[email.message.Message]:
-    payload = message.get_payload() if message.is_multipart() else None
-    if not isinstance(payload, list):
-        return []
-    return [p for p in payload[:_MAX_PARTS] if isinstance(p, email.message.Message)]
-
-
-def _parts(
-    message: email.message.Message, *, inside_mails: bool = False
-) -> Iterator[email.message.Message]:
-    """The parts of a mail, depth first; those of attached mails only if asked for."""
-    stack, seen = [message], 0
-    while stack and seen < _MAX_PARTS:
-        part = stack.pop()
-        seen += 1
-        yield part
-        if inside_mails or part.get_content_maintype() != "message":
-            stack.extend(reversed(_children(part)))
-
-
-def _param(message: email.message.Message, name: str) -> str:
-    value = message.get_param(name, "")
-    value = email.utils.collapse_rfc2231_value(value) if isinstance(value, tuple) else value
-    return str(value).strip().lower()
-
-
-def _part_text(part: email.message.Message) -> str:
-    """A part's text, decoded from its transfer encoding and charset, whatever they claim."""
-    payload = part.get_payload()
-    if isinstance(payload, list):
-        # The parser takes a message/delivery-status part into blocks of fields
-        # (and any other message/* into a mail): put them back as text.
-        raw = "\n\n".join(_flatten(p) for p in payload if isinstance(p, email.message.Message))
-        return _undo_encoding(_raw_text(raw, None), part)
-    data = part.get_payload(decode=True)
-    if not isinstance(data, bytes):
-        return _raw_text(str(payload or ""), None)
-    return _decode(data, part.get_content_charset(None))
-
-
-def _flatten(block: email.message.Message) -> str:
-    lines = [f"{name}: {value}" for name, value in block.raw_items()]
-    payload = block.get_payload()
-    if isinstance(payload, str) and payload.strip():
-        lines += ["", payload]
-    return "\n".join(lines)
-
-
-def _undo_encoding(text: str, part: email.message.Message) -> str:
-    """A message/* part that was base64 or quoted-printable after all (RFC 2046 forbids it)."""
-    encoding = str(part.get("content-transfer-encoding", "")).strip().lower()
-    try:
-        if encoding == "base64":
-            data = base64.b64decode(re.sub(r"[^A-Za-z0-9+/=]", "", text) + "==")
-            return _decode(data, part.get_content_charset(None))
-        if encoding == "quoted-printable":
-            return _decode(quopri.decodestring(text.encode("utf-8", "replace")), None)
-    except (binascii.Error, ValueError):
-        return text
-    return text
-
-
-def _field_blocks(text: str) -> list[dict[str, str]]:
-    """Blocks of ``Name: value`` fields separated by empty lines, names in lower case."""
-    blocks: list[dict[str, str]] = []
-    current: dict[str, str] = {}
-    last: str | None = None
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        if not line.strip():
-            if current:
-                blocks.append(current)
-            current, last = {}, None
-        elif line[0] in " \t":
-            if last is not None:
-                current[last] += " " + line.strip()
-        else:
-            name, sep, value = line.partition(":")
-            name = name.strip().lower()
-            if sep and name and " " not in name and name not in current:
-                current[name], last = value.strip(), name
-            else:
-                last = None
-    if current:
-        blocks.append(current)
-    return blocks
-
-
-def _values(message: email.message.Message | None, name: str) -> list[str]:
-    """Every value of the header ``name``, unfolded, as text; 8-bit bytes decoded."""
-    if message is None:
-        return []
-    charset = _charset_of(message)
-    return [
-        _raw_text(_BETWEEN_WORDS.sub(" ", str(value)), charset).strip()
-        for key, value in message.raw_items()
-        if str(key).strip().lower() == name
-    ]
-
-
-def _charset_of(message: email.message.Message) -> str | None:
-    """The mail's own charset: what a mail program writes raw 8-bit headers in, too."""
-    try:
-        return message.get_content_charset(None)
-    except Exception:  # a broken Content-Type names no charset
-        return None
-
-
-def _subject(message: email.message.Message) -> str:
-    values = _values(message, "subject")
-    return " ".join(_CONTROL.sub(" ", _decode_header(values[0])).split()) if values else ""
-
-
-def _decode_header(value: str) -> str:
-    """A header value with its RFC 2047 encoded words decoded, in whatever charset they name.
-
-    Encoded words next to each other are one text (RFC 2047 §6.2): the space
-    between them goes.
-    """
-    out: list[str] = []
-    position = 0
-    for word in _ENCODED_WORD.finditer(value):
-        between = value[position : word.start()]
-        if position == 0 or between.strip():
-            out.append(between)
-        out.append(_decode_word(word[1], word[2], word[3]))
-        position = word.end()
-    out.append(value[position:])
-    return "".join(out)
-
-
-def _decode_word(charset: str, encoding: str, text: str) -> str:
-    if encoding in "bB":
-        data = _b64(text)
-    else:
-        data = quopri.decodestring(text.replace("_", " ").encode("ascii", "replace"), header=False)
-    return _decode(data, charset.partition("*")[0])  # RFC 2231 §5: charset*language
-
-
-def _b64(text: str) -> bytes:
-    cleaned = re.sub(r"[^A-Za-z0-9+/]", "", text)
-    try:
-        return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4))
-    except (binascii.Error, ValueError):
-        return text.encode("ascii", "replace")
-
-
-def _decode(data: bytes, charset: str | None) -> str:
-    """Bytes as text: the charset they name if it fits, else UTF-8, else Windows-1252."""
-    name = (charset or "").strip().strip("\"'").lower()
-    name = _ALIASES.get(name, name)
-    for candidate in (name, "utf-8"):
-        if candidate:
-            try:
-                return data.decode(candidate)
-            except (LookupError, ValueError):
-                continue
-    return data.decode("cp1252", "replace")
-
-
-def _raw_text(value: str, charset: str | None) -> str:
-    """Text as the parser left it, with raw 8-bit bytes (surrogate escapes) decoded."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        data = value.encode("utf-8", "surrogateescape")
-        try:
-            # UTF-8 first: what decodes as UTF-8 is that almost surely, and it is
-            # what mail programs write raw (RFC 6532) whatever their body's charset
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            return _decode(data, charset)
-    return value
-
-
-def _addresses(values: Iterable[str]) -> list[str]:
-    """The addresses in address headers, in order (display names left out)."""
-    found: list[str] = []
-    for value in values:
-        try:
-            pairs = email.utils.getaddresses([value[:_ADDRESS_CHARS]])
-        except Exception:  # an unparsable header names no one
-            continue
-        found += [address for _name, address in pairs if "@" in address[1:-1]]
-    return found
-
-
-def _token(office: Office, values: Iterable[str]) -> str:
-    """The first token of the bounce address found in ``values``.
-
-    A plain split on what cannot be in an address: linear, whatever the
-    header, and a display name that holds the address does no harm, as
-    ``inbox.act`` verifies every token.
-    """
-    if office.bounce is None:
-        return ""
-    for value in values:
-        for piece in _ADDRESS_SEPARATORS.split(value[:_ADDRESS_CHARS]):
-            token = office.bounce.token_of(piece) if "@" in piece else None
-            if token:
-                return token
-    return ""
 
 
 def _ascii(address: bytes) -> str:

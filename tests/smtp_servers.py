@@ -15,7 +15,12 @@ from aiosmtpd.smtp import SMTP
 
 
 class Sink:
-    """Keeps what arrives; answers RCPT from a per-address script; can stall DATA."""
+    """Keeps what arrives; answers RCPT from a per-address script; can stall DATA.
+
+    It can also misbehave the way a whole server does: refuse every MAIL FROM
+    (``mail_reply``), every final dot (``dot_reply``), or every RCPT once it
+    has taken ``quota`` messages (``over_quota``).
+    """
 
     def __init__(self) -> None:
         self.script: dict[str, list[str]] = {}
@@ -24,8 +29,26 @@ class Sink:
         self.stall_after: int | None = None  # from this many messages on, DATA waits
         self.stalled = threading.Event()  # set when the first DATA is held
         self.gate: asyncio.Event | None = None
+        self.mail_reply: str | None = None
+        self.dot_reply: str | None = None
+        self.quota: int | None = None
+        self.over_quota = "550 5.4.5 Daily sending quota exceeded"
+        self.refused = 0  # MAIL, RCPT or final dot answered with one of the above
+
+    async def handle_MAIL(self, server, session, envelope, address, options):
+        if self.mail_reply is not None:
+            self.refused += 1
+            return self.mail_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, options):
+        with self.lock:
+            over = self.quota is not None and len(self.messages) >= self.quota
+        if over:
+            self.refused += 1
+            return self.over_quota
         replies = self.script.get(address)
         if replies:
             reply = replies.pop(0) if len(replies) > 1 else replies[0]
@@ -35,6 +58,9 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.dot_reply is not None:
+            self.refused += 1
+            return self.dot_reply
         with self.lock:
             self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
             count = len(self.messages)

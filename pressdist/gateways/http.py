@@ -33,7 +33,7 @@ import httpx
 
 from pressdist.errors import GatewayError
 from pressdist.gateways._settings import Table
-from pressdist.sending.gateway import Envelope, GatewayBase, Outcome, Result
+from pressdist.sending.gateway import Envelope, GatewayBase, Outcome, Result, Scope
 from pressdist.version import __version__
 from pressdist.workspace import GatewayConfig
 
@@ -209,13 +209,19 @@ def generic_body(envelope: Envelope) -> bytes:
 
 
 def classify(envelope: Envelope, status: int, headers: Any, body: bytes) -> Result:
-    """A response as an outcome: 2xx accepted, 408/425/429/5xx later, other 4xx never."""
+    """A response as an outcome: 2xx accepted, 408/425/429/5xx later, other 4xx never.
+
+    A status code never says whom a refusal is about: a 400 may name a bad
+    address or a request the service takes from nobody (a 413 too large, a
+    422 sender domain not verified). So each is unclear, and the same one for
+    several recipients in a row stops the run (``sending.refusals``).
+    """
     detail = f"{status} {summary(body)}".strip()
     if 200 <= status < 300:
         return Result(envelope, Outcome.ACCEPTED, detail)
     if status in _TRANSIENT_4XX or status >= 500:
         return Result(envelope, Outcome.TRANSIENT, detail, retry_after(headers.get("Retry-After")))
-    return Result(envelope, Outcome.PERMANENT, detail)
+    return Result(envelope, Outcome.PERMANENT, detail, scope=Scope.UNCLEAR, code=f"HTTP {status}")
 
 
 def retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:

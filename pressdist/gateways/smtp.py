@@ -5,8 +5,11 @@ Owns the policy around the wire protocol in ``_smtp_client``: reading the
 login, a small pool of long-lived connections shared by concurrent sends, the
 messages-per-minute limit, choosing SMTPUTF8 / 8BITMIME / SIZE per message,
 and classifying every reply as RFC 5321 section 4.2.1 says: 2xx accepted, 4xx
-try again, 5xx never for this recipient. A lost connection or a timeout is a
-transient failure and the connection is made again for the next message.
+try again, 5xx never. Whom a 5xx is about (``refusal``) follows from the
+command it answered and its enhanced status code (RFC 3463): only one about the
+address fails the recipient; one about the sender, the message or the server
+is the run's problem. A lost connection or a timeout is a transient failure
+and the connection is made again for the next message.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pressdist.gateways._smtp_client import (
     dot_stuff,
 )
 from pressdist.mail.addresses import InvalidDomain, ascii_form
-from pressdist.sending.gateway import Envelope, GatewayBase, Outcome, Result
+from pressdist.sending.gateway import Envelope, GatewayBase, Outcome, Result, Scope
 from pressdist.workspace import GatewayConfig
 
 _KEYS = {
@@ -195,9 +198,14 @@ class SmtpGateway(GatewayBase):
 
     async def _send(self, envelope: Envelope) -> Result:
         assert self._jobs is not None
-        for address in (envelope.sender, envelope.recipient):
+        for address, scope in ((envelope.sender, Scope.SENDER), (envelope.recipient, None)):
             if _UNSAFE_ADDRESS.search(address) or "@" not in address:
-                return Result(envelope, Outcome.PERMANENT, f"not a valid address: {address!r}")
+                return Result(
+                    envelope,
+                    Outcome.PERMANENT,
+                    f"not a valid address: {address!r}",
+                    scope=scope or Scope.RECIPIENT,
+                )
         await self._pace()
         job = _Job(envelope, asyncio.get_running_loop().create_future())
         self._jobs.put_nowait(job)
@@ -321,7 +329,10 @@ class SmtpGateway(GatewayBase):
         outcome, drop = classify(answer)
         if drop:
             conn.abort()
-        return Result(job.envelope, outcome, _detail(answer))
+        if outcome is not Outcome.PERMANENT:
+            return Result(job.envelope, outcome, _detail(answer))
+        scope, code = refusal(answer)
+        return Result(job.envelope, outcome, _detail(answer), scope=scope, code=code)
 
 
 class _Job:
@@ -383,6 +394,8 @@ def _prepare(conn: SmtpConnection, job: _Job) -> Result | None:
                 envelope,
                 Outcome.PERMANENT,
                 f"message of {len(data)} bytes exceeds the server's limit of {limit}",
+                scope=Scope.MESSAGE,
+                code="SIZE",
             )
         params += b" SIZE=%d" % len(data)
     job.params = params
@@ -407,6 +420,39 @@ def classify(answer: TransactionReply) -> tuple[Outcome, bool]:
     if 500 <= code < 600:
         return Outcome.PERMANENT, False
     return Outcome.TRANSIENT, True  # a reply that makes no sense here
+
+
+_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)")
+
+
+def refusal(answer: TransactionReply) -> tuple[Scope, str]:
+    """Whom a permanent reply is about, and its code and enhanced status ("550 5.4.5").
+
+    The command it answered says most: MAIL FROM comes before any recipient
+    is named, DATA and the final dot answer for the message. Then the
+    enhanced status (RFC 3463): X.1.x (address) and X.2.x (mailbox) are about
+    the recipient, except X.1.7 and X.1.8, the sender's address, which
+    Postfix checks at RCPT; X.3.x (mail system), X.4.x (network, routing,
+    quotas such as "550 5.4.5 daily sending quota exceeded") and X.7.x
+    (security, policy) are about the server or our account. 530 is RFC
+    4954's "authentication required": our login, whatever the command.
+    """
+    code = answer.reply.code
+    found = _ENHANCED.match(answer.reply.text.strip())
+    status = found.group(0) if found else ""
+    key = f"{code} {status}".strip()
+    klass, detail = (int(found[2]), int(found[3])) if found else (0, 0)
+    if answer.stage == "MAIL FROM" or code == 530 or (klass == 1 and detail in (7, 8)):
+        return Scope.SENDER, key
+    if answer.stage == "DATA":
+        return Scope.MESSAGE, key
+    if klass in (1, 2):
+        return Scope.RECIPIENT, key
+    if answer.stage == "end of data":
+        return Scope.MESSAGE, key
+    if klass in (3, 4, 7):
+        return Scope.SERVER, key
+    return Scope.UNCLEAR, key
 
 
 def _detail(answer: TransactionReply) -> str:

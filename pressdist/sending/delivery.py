@@ -35,6 +35,7 @@ from pressdist.mail.verp import BounceAddress
 from pressdist.sending import journal as jr
 from pressdist.sending.gateway import Envelope, Gateway, GatewayBase, Outcome, Result
 from pressdist.sending.plan import Addressee, Plan, journal_path
+from pressdist.sending.refusals import Refusals
 from pressdist.sending.report import Event, Failure, Progress, Report, Tally
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ class DeliveryRun:
         self.stop_reason = ""
         self.stop_error: PressdistError | None = None
         self.consecutive_exhausted = 0
+        self.refusals = Refusals(gateway.name)
         self.retry_room = asyncio.Event()  # set while fewer than MAX_PENDING_RETRIES wait
         self.retry_room.set()
         self.done = asyncio.Event()
@@ -233,13 +235,21 @@ class DeliveryRun:
     def on_result(self, job: _Job, result: Result) -> None:
         if result.outcome is Outcome.ACCEPTED:
             self.consecutive_exhausted = 0
+            self.refusals.accepted()
             self._tally(job.language).sent += 1
             self.settle(job, jr.SENT, result.detail)
             self._emit("sent", job, result.detail)
             self._finished_one()
         elif result.outcome is Outcome.PERMANENT:
-            self.settle(job, jr.FAILED_PERMANENT, result.detail)
-            self._failed(job, jr.FAILED_PERMANENT, result.detail)
+            stop = self.refusals.judge(job.key, result)
+            if stop is None:
+                self.settle(job, jr.FAILED_PERMANENT, result.detail)
+                self._failed(job, jr.FAILED_PERMANENT, result.detail)
+                return
+            # Not this recipient's fault: the delivery waits for the cause to be fixed.
+            self.settle(job, jr.PENDING, result.detail)
+            self._finished_one()
+            self._stop(stop.message, stop)
         elif job.attempts < self.settings.max_attempts:
             self.settle(job, jr.FAILED_TRANSIENT, result.detail)
             self.report.retries += 1

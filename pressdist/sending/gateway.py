@@ -30,6 +30,22 @@ class Outcome(enum.Enum):
     PERMANENT = "permanent"  # never retry for this recipient (5xx, 4xx of an API)
 
 
+class Scope(enum.Enum):
+    """Whom a permanent refusal is about, as far as the gateway can tell.
+
+    Only a refusal about the recipient may mark their delivery as failed for
+    good. One about the sender, the message or the server would refuse every
+    other recipient just the same: the run stops rather than burn the list
+    (``sending.refusals`` decides when, from the scope and the code).
+    """
+
+    RECIPIENT = "recipient"  # this one address (SMTP 5.1.x or 5.2.x)
+    UNCLEAR = "unclear"  # could be the address or everyone (a bare 550, an API's 400)
+    SERVER = "server"  # a limit or policy of the server or the account (5.3.x, 5.4.x, 5.7.x)
+    SENDER = "sender"  # our envelope sender or our login (any refusal of MAIL FROM)
+    MESSAGE = "message"  # the content itself (DATA, the final dot, too large)
+
+
 @dataclass(frozen=True)
 class Envelope:
     """One message for one recipient, exactly as it goes over the wire."""
@@ -46,6 +62,10 @@ class Result:
     outcome: Outcome
     detail: str = ""  # the server's words, for the journal and the log
     retry_after: float | None = None  # seconds, when the gateway asked for a pause
+    # Of a permanent refusal: whom it is about, and the code it came with
+    # ("550 5.4.5", "HTTP 400"; "" when there is none to compare).
+    scope: Scope = Scope.RECIPIENT
+    code: str = ""
 
 
 class Gateway(Protocol):

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from pressdist.errors import ConfigError, GatewayError
 from pressdist.gateways.http import HttpGateway, retry_after, webhook_signing_key
-from pressdist.sending.gateway import Envelope, Outcome, build
+from pressdist.sending.gateway import Envelope, Outcome, Scope, build
 from pressdist.workspace import GatewayConfig
 
 TOKEN = "tok-Geheimnis-123"
@@ -121,6 +121,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         local = recipient.split("@")[0]
         if local == "bad":
             return self._answer(400, {"message": "'to' parameter is not a valid address"})
+        if local == "huge":
+            return self._answer(413, {"message": "request entity too large"})
         if local == "limit":
             return self._answer(429, {"message": "slow down"}, {"Retry-After": "7"})
         if local == "down":
@@ -252,11 +254,15 @@ def test_http_reads_status_codes_as_outcomes(tmp_path: Path, api: ApiServer, tok
         _envelope(3, "down@example.org"),
         _envelope(4, "fine@example.org"),
     ]
-    bad, limit, down, fine = asyncio.run(send_all(_gateway(tmp_path, api), envelopes))
+    envelopes.append(_envelope(5, "huge@example.org"))
+    bad, limit, down, fine, huge = asyncio.run(send_all(_gateway(tmp_path, api), envelopes))
 
     assert api.problems == []
     assert bad.outcome is Outcome.PERMANENT
     assert "not a valid address" in bad.detail
+    # A status code never says whom it is about: the engine compares them.
+    assert (bad.scope, bad.code) == (Scope.UNCLEAR, "HTTP 400")
+    assert (huge.outcome, huge.scope, huge.code) == (Outcome.PERMANENT, Scope.UNCLEAR, "HTTP 413")
     assert limit.outcome is Outcome.TRANSIENT
     assert limit.retry_after == 7
     assert down.outcome is Outcome.TRANSIENT

@@ -24,12 +24,12 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from conftest import send_all
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from smtp_servers import SmtpServer
+from smtp_servers import Sink, SmtpServer
 
 from pressdist.errors import ConfigError, GatewayError
 from pressdist.gateways._smtp_client import dot_stuff
 from pressdist.gateways.smtp import SmtpGateway, SmtpSettings
-from pressdist.sending.gateway import Envelope, Outcome, build
+from pressdist.sending.gateway import Envelope, Outcome, Scope, build
 from pressdist.workspace import GatewayConfig
 
 SENDER = "presse@example.org"
@@ -198,6 +198,77 @@ def test_smtp_classifies_4xx_as_transient_and_5xx_as_permanent_per_recipient(
     assert [rcpts for _, rcpts, _, _ in recorder.messages] == [["fine@example.org"]]
     assert recorder.resets >= 1
     assert server.sessions == 1
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_smtp_says_whom_a_refusal_at_rcpt_is_about_from_its_enhanced_status(
+    tmp_path: Path, pipelining: bool
+) -> None:
+    handler = Recorder(pipelining=pipelining)
+    handler.rcpt_replies = {
+        "gone@example.org": "550 5.1.1 no such mailbox",
+        "quota@example.org": "550 5.4.5 Daily sending quota exceeded",
+        "relay@example.org": "554 5.7.1 Relay access denied",
+        "sender@example.org": "553 5.1.8 Sender address rejected: Domain not found",
+        "bare@example.org": "550 rejected",
+    }
+    envelopes = [_envelope(n, address) for n, address in enumerate(handler.rcpt_replies)]
+    with SmtpServer(handler) as srv:
+        results = asyncio.run(send_all(_gateway(tmp_path, srv.port, connections=1), envelopes))
+    assert all(r.outcome is Outcome.PERMANENT for r in results)
+    assert [(r.scope, r.code) for r in results] == [
+        (Scope.RECIPIENT, "550 5.1.1"),
+        (Scope.SERVER, "550 5.4.5"),
+        (Scope.SERVER, "554 5.7.1"),
+        (Scope.SENDER, "553 5.1.8"),
+        (Scope.UNCLEAR, "550"),
+    ]
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_smtp_a_refusal_of_mail_from_is_about_the_sender_and_of_the_final_dot_the_message(
+    tmp_path: Path, pipelining: bool
+) -> None:
+    class Refusing(Sink):
+        async def handle_EHLO(self, server, session, envelope, hostname, responses):
+            session.host_name = hostname
+            if pipelining:
+                responses.insert(1, "250-PIPELINING")
+            return responses
+
+    sink = Refusing()
+    with SmtpServer(sink) as srv:
+        gateway = _gateway(tmp_path, srv.port, connections=1)
+        sink.mail_reply = "530 5.7.0 Authentication required"
+        (mail,) = asyncio.run(send_all(gateway, [_envelope(1)]))
+        sink.mail_reply, sink.dot_reply = None, "554 Transaction failed"
+        (dot,) = asyncio.run(send_all(gateway, [_envelope(2)]))
+    assert (mail.outcome, mail.scope, mail.code) == (Outcome.PERMANENT, Scope.SENDER, "530 5.7.0")
+    assert mail.detail == "MAIL FROM: 530 5.7.0 Authentication required"
+    assert (dot.outcome, dot.scope, dot.code) == (Outcome.PERMANENT, Scope.MESSAGE, "554")
+    assert sink.messages == []
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtp_a_server_that_wants_a_login_refuses_mail_from_for_the_sender(
+    tmp_path: Path,
+) -> None:
+    sink = Sink()
+    with SmtpServer(sink, authenticator=_auth, auth_required=True, auth_require_tls=False) as srv:
+        (result,) = asyncio.run(send_all(_gateway(tmp_path, srv.port), [_envelope(1)]))
+    assert (result.outcome, result.scope) == (Outcome.PERMANENT, Scope.SENDER)
+    assert result.detail.startswith("MAIL FROM: 530")
+    assert sink.messages == []
+
+
+def test_smtp_a_message_over_the_servers_size_limit_is_refused_for_the_message(
+    tmp_path: Path,
+) -> None:
+    sink = Sink()
+    with SmtpServer(sink, data_size_limit=200) as srv:
+        (result,) = asyncio.run(send_all(_gateway(tmp_path, srv.port), [_envelope(1)]))
+    assert (result.outcome, result.scope) == (Outcome.PERMANENT, Scope.MESSAGE)
+    assert "exceeds the server's limit of 200" in result.detail
 
 
 def test_smtp_reconnects_after_the_server_drops_the_connection(

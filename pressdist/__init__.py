@@ -18,6 +18,7 @@ import importlib
 from pressdist.version import __version__
 
 _VALUES = {
+    "Correction": "pressdist.mail.content",
     "PressdistError": "pressdist.errors",
     "Language": "pressdist.languages",
     "Release": "pressdist.source.release",
@@ -26,6 +27,7 @@ _VALUES = {
 }
 
 __all__ = [  # noqa: F822 (loaded on first use by __getattr__)
+    "Correction",
     "Language",
     "PressdistError",
     "Release",

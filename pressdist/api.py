@@ -26,6 +26,7 @@ from pathlib import Path
 from pressdist.audience import suppression
 from pressdist.audience.suppression import Suppressions
 from pressdist.languages import Language
+from pressdist.mail.content import Correction
 from pressdist.mail.preview import write_preview
 from pressdist.mail.render import RenderedMessage
 from pressdist.mail.render import render as render_language
@@ -126,11 +127,17 @@ def plan_send(
     gateway: str | Gateway | None = None,
     resend: bool = False,
     allow_fallback: bool = False,
+    correction: Correction | None = None,
+    retry_failed: bool = False,
 ) -> Plan:
     """Everything ``send`` decides before the first mail goes out; raises what it refuses.
 
     ``gateway`` is a ``[gateways.NAME]`` of pressdist.toml or a gateway object
-    (e.g. ``pressdist.gateways.memory.MemoryGateway``).
+    (e.g. ``pressdist.gateways.memory.MemoryGateway``). A changed release (a
+    new revision) goes only to those who never got it: ``correction``
+    (``pressdist.Correction(note)``) sends the others this revision as a
+    correction, ``resend`` sends it to them again. ``retry_failed`` tries
+    the deliveries that failed permanently again.
     """
     return planning.plan(
         workspace,
@@ -139,6 +146,8 @@ def plan_send(
         gateway=gateway,
         resend=resend,
         allow_fallback=allow_fallback,
+        correction=correction,
+        retry_failed=retry_failed,
     )
 
 

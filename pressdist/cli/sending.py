@@ -48,8 +48,13 @@ def _plan_table(plan: Plan):
     table.add_column("Recipients", justify="right")
     table.add_column("To send", justify="right")
     table.add_column("Already sent", justify="right")
-    held = plan.suppressed
-    if held:  # only then: a plan without suppressions looks as it always did
+    # Each only when it has something to count: a first send looks as it always did.
+    earlier, corrected, held = plan.earlier, plan.corrected, plan.suppressed
+    if earlier:
+        table.add_column("Earlier revision", justify="right")
+    if corrected:
+        table.add_column("Correction", justify="right")
+    if held:
         table.add_column("Suppressed", justify="right")
     table.add_column("Asked for")
     for lang, line in plan.lines.items():
@@ -64,6 +69,8 @@ def _plan_table(plan: Plan):
             str(line.recipients),
             str(line.to_send),
             str(line.already_sent),
+            *([str(line.earlier)] if earlier else []),
+            *([str(line.corrections)] if corrected else []),
             *([str(sum(line.suppressed.values()))] if held else []),
             asked,
         )
@@ -72,6 +79,8 @@ def _plan_table(plan: Plan):
         str(plan.total),
         str(plan.to_send),
         str(plan.already_sent),
+        *([str(earlier)] if earlier else []),
+        *([str(corrected)] if corrected else []),
         *([str(sum(held.values()))] if held else []),
         "",
         style="bold",
@@ -217,7 +226,33 @@ def send(
         ),
     ] = None,
     resend: Annotated[
-        bool, typer.Option("--resend", help="Send again to those who already got it.")
+        bool,
+        typer.Option(
+            "--resend", help="Send again to those who already got it (this or an earlier revision)."
+        ),
+    ] = False,
+    correction: Annotated[
+        bool,
+        typer.Option(
+            "--correction",
+            help="Send those who got an earlier revision this one as a correction, "
+            "each in the language they got.",
+        ),
+    ] = False,
+    note: Annotated[
+        str | None,
+        typer.Option(
+            "--note",
+            metavar="TEXT",
+            help="With --correction: what was corrected, at the top of the mail.",
+        ),
+    ] = None,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="Try again the deliveries that failed permanently, once the cause is fixed.",
+        ),
     ] = False,
     allow_fallback: Annotated[
         bool,
@@ -233,13 +268,20 @@ def send(
     Shows who gets which language and asks before anything leaves (--yes skips
     the question). Safe to run again: whoever already got this revision is
     skipped, so after an interruption or a failure the same command finishes
-    the job. `pressdist log ID` shows who got what.
+    the job. A changed release goes only to those who never got it; --correction
+    sends it to the others as a correction. `pressdist log ID` shows who got what.
 
-    Exit status: 0 every mail accepted, 1 some deliveries failed or a language
-    is not ready, 2 bad input (list, config), 3 the gateway cannot be used.
+    Exit status: 0 every mail accepted, 1 some deliveries failed (or failed
+    before and are not retried) or a language is not ready, 2 bad input (list,
+    config), 3 the gateway cannot be used or refuses everyone.
     """
+    from pressdist.mail.content import Correction
     from pressdist.sending import delivery
 
+    if note is not None and not correction:
+        raise PressdistError(
+            "--note is the note of a correction", hint="pass --correction with it, or leave it out"
+        )
     ws = open_workspace()
     lists = list_ or []
     if not lists and not to:
@@ -249,7 +291,14 @@ def send(
     if to:
         to = delivery.to_address(to)[0]  # refused before anything is planned or printed
     plan = _plan(
-        ws, release_id, lists, gateway=gateway, resend=resend, allow_fallback=allow_fallback
+        ws,
+        release_id,
+        lists,
+        gateway=gateway,
+        resend=resend,
+        allow_fallback=allow_fallback,
+        correction=Correction(note or "") if correction else None,
+        retry_failed=retry_failed,
     )
     warn_forgeable_link(ws)
     if to:
@@ -259,7 +308,8 @@ def send(
     if not _anything_to_send(plan):
         return
     if not dry_run and not yes:
-        _confirm(f"Send {plan.to_send} mails via '{plan.gateway_name}'?")
+        again = f"{plan.again} recipients will get this release a second time. " * bool(plan.again)
+        _confirm(f"{again}Send {plan.to_send} mails via '{plan.gateway_name}'?")
     bars = _Bars({lang: line.to_send for lang, line in plan.lines.items() if line.to_send})
     with bars.progress:
         report = delivery.run(plan, dry_run=dry_run, progress=bars)
@@ -308,22 +358,41 @@ def _show_plan(plan: Plan) -> None:
             f"{_suppressed(plan.suppressed)} on the lists get nothing; "
             "`pressdist suppress list` shows who and why."
         )
-    failed_before = sum(line.failed_before for line in plan.lines.values())
-    if failed_before:
+    if plan.failed_before:
         warn(
-            f"{failed_before} recipients failed permanently in an earlier send and are "
-            "skipped; fix their addresses, or pass --resend to try them again"
+            f"{plan.failed_before} recipients failed permanently in an earlier send and are "
+            "skipped; once the cause is fixed, --retry-failed tries them again"
         )
-    for revision, n in plan.earlier_revisions.items():
-        warn(
-            f"{n} recipients already got an earlier revision ({revision}) of this release; "
-            "they get this one too"
-        )
+    _show_revisions(plan)
     if plan.in_flight:
         warn(
             f"{plan.in_flight} deliveries were in flight when an earlier send stopped; "
             "they are sent again with the same Message-ID and may arrive twice"
         )
+
+
+def _show_revisions(plan: Plan) -> None:
+    """What the plan does about those who got this release before."""
+    from rich.markup import escape
+
+    revisions = ", ".join(sorted(plan.earlier_revisions))
+    skipped = plan.earlier - plan.corrected - plan.failed_before
+    if skipped > 0 and not plan.resend:
+        warn(
+            f"{skipped} recipients got an earlier revision ({revisions}) of this release and are "
+            "not sent this one; --correction sends it to them as a correction, each in the "
+            "language they got, --resend sends it to them again"
+        )
+    if plan.corrected:
+        note = f' with the note "{plan.correction.note}"' if plan.correction.note else ""
+        console().print(
+            escape(
+                f"{plan.corrected} recipients who got an earlier revision ({revisions}) get this "
+                f"one as a correction, each in the language they got it in{note}."
+            )
+        )
+    if plan.again:
+        warn(f"{plan.again} recipients will get this release a second time")
 
 
 def _anything_to_send(plan: Plan) -> bool:
@@ -337,10 +406,25 @@ def _anything_to_send(plan: Plan) -> bool:
         console().print("The lists have no recipients; nothing to send.")
         return False
     if plan.to_send == 0:
-        console().print(
-            f"Nothing to send: all {plan.total} recipients already got revision "
-            f"{plan.revision} (or failed permanently). Use --resend to send again."
+        why = [f"{plan.already_sent} already got revision {plan.revision}"] * bool(
+            plan.already_sent
         )
+        skipped = plan.earlier - plan.failed_before
+        why += [f"{skipped} got an earlier revision (--correction)"] * (skipped > 0)
+        why += [f"{plan.failed_before} failed permanently (--retry-failed)"] * bool(
+            plan.failed_before
+        )
+        console().print(
+            f"Nothing to send: of the {plan.total} recipients, {', '.join(why)}. "
+            "Use --resend to send again."
+        )
+        if plan.failed_before:
+            console(stderr=True).print(
+                f"[bold red]{plan.failed_before} deliveries failed permanently[/] and are not "
+                f"tried again: `pressdist log {plan.release.id} --failed` shows why; once the "
+                "cause is fixed, the same command with --retry-failed sends them"
+            )
+            raise typer.Exit(1)
         return False
     return True
 
@@ -613,7 +697,9 @@ def _deliveries_table(journal, release_id: str | None, only: _Only) -> None:  # 
         [
             escape(d.address),
             d.language,
-            d.state + (" (possibly duplicate)" if d.possibly_duplicate else ""),
+            d.state
+            + (" (correction)" if d.correction else "")
+            + (" (possibly duplicate)" if d.possibly_duplicate else ""),
             local_time(d.sent_at or d.updated_at),
             str(d.attempts),
             escape(d.list),

@@ -1,6 +1,8 @@
 """What a mail says in one language: every word of it, before any layout.
 
-Owns the subject (a localised label plus the translated title), the dateline
+Owns the subject (a localised label plus the translated title), the box that
+makes a mail a correction (a ``Correction``: its label in the subject too,
+and the office's note), the dateline
 (the place from the catalog or glossary, the release date formatted by babel),
 the embargo line with date, time and the release's UTC offset in the language,
 title, lead, paragraphs and contact lines from the release's translations (the
@@ -123,6 +125,20 @@ def translated_note(language: str, source_language: str) -> str:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """A release sent again as the correction of an earlier revision, with the office's note.
+
+    The note is the office's own words, the same in every language; a line
+    break in it is kept as a space (it is one paragraph of the box).
+    """
+
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "note", " ".join(self.note.split()))
+
+
+@dataclass(frozen=True)
 class Content:
     """The release's text in one language, every label in that language, ready to lay out."""
 
@@ -142,6 +158,9 @@ class Content:
     translated_note: str  # "" in the source language
     organisation: str
     unsubscribe: tuple[str, str]  # the unsubscribe sentence around its link
+    correction: str = ""  # "Correction", heading the box of a correction; "" in any other mail
+    correction_text: str = ""  # the box's sentence: this version replaces the earlier one
+    correction_note: str = ""  # the office's note, as given
 
 
 def usable_translations(
@@ -185,12 +204,16 @@ def _embargo(release: Release, language: str) -> str:
 
 
 def content(
-    workspace: Workspace, release: Release, language: str, available: Collection[str]
+    workspace: Workspace,
+    release: Release,
+    language: str,
+    available: Collection[str],
+    correction: Correction | None = None,
 ) -> Content:
     """The release in ``language``: translations where usable, the source elsewhere.
 
     ``available`` names the languages the footer may point to: those the
-    caller found sendable.
+    caller found sendable. With ``correction`` it is the mail of a correction.
     """
     cfg = workspace.config
     language = workspace.language(language)
@@ -209,6 +232,8 @@ def content(
 
     title = joined("title")
     subject = _label(language, "Press release: {title}", title=title)
+    if correction is not None:
+        subject = _label(language, "Correction: {subject}", subject=subject)
     translated = language != cfg.source_language
     return Content(
         language=language,
@@ -231,4 +256,15 @@ def content(
         translated_note=translated_note(language, cfg.source_language) if translated else "",
         organisation=cfg.organisation,
         unsubscribe=_around(language, UNSUBSCRIBE, "url"),
+        **(_correction(language, correction) if correction is not None else {}),
     )
+
+
+def _correction(language: str, correction: Correction) -> dict[str, str]:
+    return {
+        "correction": _label(language, "Correction"),
+        "correction_text": _label(
+            language, "This corrected version replaces the press release we sent you earlier."
+        ),
+        "correction_note": correction.note,
+    }

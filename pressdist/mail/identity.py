@@ -124,10 +124,15 @@ def check_headers(workspace: Workspace, message: Any) -> None:
         )
 
 
-def message_id(revision: str, language: str, key: str, domain: str) -> str:
+def message_id(
+    revision: str, language: str, key: str, domain: str, *, correction: bool = False
+) -> str:
     """Stable for (revision, language, recipient): a resend is recognisably the same mail.
 
     The address is hashed, so a Message-ID never reveals who else got the release.
+    A correction is a mail of its own, with its own Message-ID of the same
+    shape (``mail.verp`` reads it): its hash covers the word "correction" too.
     """
-    digest = hashlib.sha256(f"{revision}\0{language}\0{key.lower()}".encode()).hexdigest()[:24]
+    seed = f"{revision}\0{language}\0{key.lower()}" + ("\0correction" if correction else "")
+    digest = hashlib.sha256(seed.encode()).hexdigest()[:24]
     return f"{revision}.{language}.{digest}@{domain}"

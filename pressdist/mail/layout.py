@@ -1,8 +1,8 @@
 """The two bodies of a mail: its content laid out as plain text and as HTML.
 
 Owns the layout: text/plain wrapped at 72 columns (by display width for CJK,
-``mail.wrap``), with an underlined title and the "-- " signature separator
-before the footer; text/html self-contained (every text escaped, URLs and
+``mail.wrap``), a correction's box first, an underlined title and the "-- "
+signature separator before the footer; text/html self-contained (every text escaped, URLs and
 addresses as links, inline styles, light and dark mode, ``lang`` attributes).
 Both leave slots where a recipient's own text goes: ``SLOT`` (the HTML
 salutation; the text one goes before the body) and, with the unsubscribe line,
@@ -64,6 +64,10 @@ def layout_text(c: Content, *, unsubscribe: bool = False) -> str:
             out.extend(wrap(text, cjk=cjk))
             out.append("")
 
+    if c.correction:
+        out.append(c.correction.upper())
+        block(c.correction_text)
+        block(c.correction_note)
     block(f"{c.kicker} · {c.dateline}")
     if c.embargo:
         block(c.embargo)
@@ -135,10 +139,24 @@ def _html_head(c: Content) -> list[str]:
     ]
 
 
+def _html_correction(c: Content) -> list[str]:
+    """The box that says the mail is a correction, with the office's note."""
+    if not c.correction:
+        return []
+    e = html.escape
+    note = f'<br><span style="font-weight:normal">{linked(c.correction_note)}</span>'
+    return [
+        '<p style="margin:0 0 16px;padding:8px 12px;border:2px solid currentColor">'
+        f"<strong>{e(c.correction)}</strong><br>{e(c.correction_text)}"
+        f"{note if c.correction_note else ''}</p>"
+    ]
+
+
 def _html_release(c: Content) -> list[str]:
     """Kicker, dateline, embargo, title, lead, paragraphs and contact."""
     e = html.escape
     parts = [
+        *_html_correction(c),
         f'<p style="margin:0 0 4px;font-size:14px;{_MUTED};text-transform:uppercase;'
         f'letter-spacing:.04em">{e(c.kicker)}</p>',
         f'<p style="margin:0 0 16px;font-size:14px;{_MUTED}">{e(c.dateline)}</p>',

@@ -28,6 +28,7 @@ from pressdist.mail.layout import HTML_URL_SLOT, SLOT, TEXT_URL_SLOT, layout_htm
 from pressdist.mail.mime import HeaderError
 
 if TYPE_CHECKING:
+    from pressdist.mail.content import Correction
     from pressdist.mail.unsubscribe import Unsubscribe
     from pressdist.source.release import Release
     from pressdist.workspace import Workspace
@@ -64,12 +65,15 @@ class RenderedMessage:
         unsubscribe: Unsubscribe | None = None,
         list_name: str = "",
         reply_to: str = "",
+        references: str = "",
     ) -> bytes:
         """The complete RFC 5322 message for one recipient (CRLF line endings).
 
         With ``unsubscribe`` the mail carries the recipient's own links, signed
         for ``list_name`` when a secret is configured: in List-Unsubscribe and
-        in the body's unsubscribe line.
+        in the body's unsubscribe line. ``references`` is the Message-ID of
+        the mail this one follows up (a correction's original), so that mail
+        clients show the two together (RFC 5322 3.6.4).
         """
         to_addr = mime.address(to, "recipient address")
         headers = (
@@ -79,6 +83,8 @@ class RenderedMessage:
             f"Date: {mime.date_header(date)}\r\n"
             f"Message-ID: {mime.message_id(message_id)}\r\n"
         )
+        if references:
+            headers += f"References: {mime.message_id(references)}\r\n"
         if reply_to:
             headers += f"Reply-To: {mime.mailbox_from_string(reply_to, 'Reply-To')}\r\n"
         links = unsubscribe.links(to_addr, list_name) if unsubscribe else ()
@@ -257,14 +263,20 @@ def build(
 
 
 def render(
-    workspace: Workspace, release: Release, language: str, *, available: Collection[str]
+    workspace: Workspace,
+    release: Release,
+    language: str,
+    *,
+    available: Collection[str],
+    correction: Correction | None = None,
 ) -> RenderedMessage:
     """The mail of ``release`` in ``language`` (the source language: the original).
 
     ``available`` names the languages the footer may point to: those the
-    caller found sendable.
+    caller found sendable. With ``correction`` it is the mail of a correction
+    (``mail.content``): its own subject and its box at the top.
     """
-    c = content(workspace, release, language, available)
+    c = content(workspace, release, language, available, correction)
     return build(
         release.id,
         release.revision,

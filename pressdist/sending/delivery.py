@@ -203,13 +203,14 @@ class DeliveryRun:
         """The message's bytes for one recipient; HeaderError when only their own
         fields (name, address) make a header invalid."""
         rcpt = mail.recipient
-        return self.plan.message(mail.language).personalise(
+        return self.plan.message(mail.language, correction=mail.correction).personalise(
             to=rcpt.address,
             to_name=rcpt.name,
             message_id=mail.message_id,
             date=date,
             salutation=rcpt.salutation,
             list_name=rcpt.list_name,
+            references=mail.references,
             **self.shared,
         )
 
@@ -394,6 +395,7 @@ def _attempt(plan: Plan, mail: Addressee, gateway: str, duplicate: bool) -> jr.A
         gateway=gateway,
         message_id=mail.message_id,
         possibly_duplicate=duplicate,
+        correction=mail.correction,
     )
 
 

@@ -2,7 +2,8 @@
 
 Owns the SQLite file (WAL, schema versioned with ``PRAGMA user_version``): one
 row per ``send`` in ``runs`` and one row per (release revision, recipient) in
-``deliveries``. Its promise to ``send`` is crash safety: a delivery is
+``deliveries`` (a correction of a release is a delivery of its new revision,
+flagged ``correction``). Its promise to ``send`` is crash safety: a delivery is
 committed as ``sending`` *before* it is handed to a gateway and as ``sent`` or
 ``failed-*`` after, so a row still ``sending`` after a crash is exactly one that
 may or may not have gone out. ``NullJournal`` keeps the same promise about
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from pressdist.errors import InputError, PressdistError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FILE_NAME = "journal.sqlite3"
 # Beside the journal once it has recorded a send: its absence is how an empty,
 # missing or damaged journal is told from a workspace that never sent.
@@ -66,6 +67,7 @@ RETURNED = (SOFT_BOUNCED, BOUNCED, COMPLAINED)  # in the order one may follow an
 DELIVERED = (SENT, *RETURNED)
 _DELIVERED_SQL = ", ".join(f"'{s}'" for s in DELIVERED)
 
+# The table as schema 2 made it; later columns come with the steps after it.
 _DELIVERIES = f"""
 CREATE TABLE deliveries (
     revision TEXT NOT NULL,
@@ -135,6 +137,12 @@ DROP TABLE deliveries_v1;
     + _INBOX
 )
 
+# Schema 2 to 3: a delivery may be the correction of a revision sent before.
+_MIGRATE_2_TO_3 = """
+ALTER TABLE deliveries ADD COLUMN correction INTEGER NOT NULL DEFAULT 0;
+"""
+
+# A new journal, at schema 2; the steps after it bring it up to date.
 _SCHEMA = (
     """
 CREATE TABLE runs (
@@ -176,7 +184,11 @@ LOG_FIELDS = (
     "status_code",
     "diagnostic",
     "returned_at",
+    "correction",
 )
+
+# What takes a journal from each version to the next (0: a new file).
+_STEPS = {0: (2, _SCHEMA), 1: (2, _MIGRATE_1_TO_2), 2: (3, _MIGRATE_2_TO_3)}
 
 
 def now() -> str:
@@ -208,6 +220,7 @@ class Delivery:
     status_code: str = ""
     diagnostic: str = ""
     returned_at: str | None = None
+    correction: bool = False  # sent as the correction of a revision they had before
 
     def to_dict(self) -> dict[str, object]:
         """The fields of ``LOG_FIELDS``, in their order: one row of the log."""
@@ -243,6 +256,16 @@ class Attempt:
     gateway: str
     message_id: str
     possibly_duplicate: bool = False
+    correction: bool = False
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """What a recipient got of another revision of a release: its language and Message-ID."""
+
+    revision: str
+    language: str
+    message_id: str
 
 
 class Journal:
@@ -317,13 +340,15 @@ class Journal:
                 path=self.path,
                 hint="upgrade pressdist",
             )
-        steps = {0: _SCHEMA, 1: _MIGRATE_1_TO_2}
-        if version in steps:
-            with self._tx():
-                for stmt in steps[version].split(";"):
+        if version not in _STEPS:
+            return
+        with self._tx():
+            while version in _STEPS:
+                version, script = _STEPS[version]
+                for stmt in script.split(";"):
                     if stmt.strip():
                         self.db.execute(stmt)
-                self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self.db.execute(f"PRAGMA user_version={version}")
 
     def _tx(self):
         db = self.db
@@ -403,6 +428,7 @@ class Journal:
                 run_id,
                 t,
                 t,
+                int(a.correction),
             )
             for a in attempts
         ]
@@ -412,14 +438,15 @@ class Journal:
             self.db.executemany(
                 "INSERT INTO deliveries (revision, recipient, release_id, address, name,"
                 " language, requested_language, list, gateway, message_id, state, attempts,"
-                " possibly_duplicate, run_id, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'sending', 1, ?, ?, ?, ?)"
+                " possibly_duplicate, run_id, created_at, updated_at, correction)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'sending', 1, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (revision, recipient) DO UPDATE SET state='sending',"
                 " attempts=attempts+1, address=excluded.address, name=excluded.name,"
                 " language=excluded.language, requested_language=excluded.requested_language,"
                 " list=excluded.list, gateway=excluded.gateway, message_id=excluded.message_id,"
                 " possibly_duplicate=(possibly_duplicate OR excluded.possibly_duplicate),"
-                " run_id=excluded.run_id, updated_at=excluded.updated_at",
+                " run_id=excluded.run_id, updated_at=excluded.updated_at,"
+                " correction=excluded.correction",
                 rows,
             )
 
@@ -521,6 +548,24 @@ class Journal:
                 (release_id, revision),
             ).fetchall()
         )
+
+    def earlier(self, release_id: str, revision: str, keys: Sequence[str]) -> dict[str, Earlier]:
+        """Per recipient of ``keys`` who got another revision of the release than
+        ``revision``, the latest one they got (a bounce counts: it was sent)."""
+        out: dict[str, Earlier] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            # SQLite takes the bare columns from the row of the MAX().
+            for key, rev, language, message_id, _at in self.db.execute(
+                "SELECT recipient, revision, language, message_id,"
+                " MAX(COALESCE(sent_at, updated_at)) FROM deliveries"
+                f" WHERE release_id=? AND revision<>? AND state IN ({_DELIVERED_SQL})"
+                f" AND recipient IN ({marks}) GROUP BY recipient",
+                (release_id, revision, *chunk),
+            ):
+                out[key] = Earlier(rev, language, message_id)
+        return out
 
     def tallies(self, release_id: str) -> list[tuple[str, str, str, int]]:
         """``(revision, language, state, deliveries)`` of a release: what its report counts."""
@@ -778,7 +823,9 @@ def _check_whole(db: sqlite3.Connection, path: Path, *, mark: bool) -> None:
 
 
 def _delivery(row: Sequence[object]) -> Delivery:
-    return Delivery(*row[:13], bool(row[13]), *row[14:])  # type: ignore[arg-type]
+    # A schema 2 journal opened read-only (a dry run) has no correction column.
+    flags = [bool(v) for v in row[21:]]
+    return Delivery(*row[:13], bool(row[13]), *row[14:21], *flags)  # type: ignore[arg-type]
 
 
 def _replace_everywhere(db: sqlite3.Connection, needles: set[str], replacement: str) -> None:
@@ -839,6 +886,14 @@ class NullJournal:
 
     def states(self, revision: str, keys: Sequence[str]) -> dict[str, str]:
         return self.reads.states(revision, keys) if self.reads is not None else {}
+
+    def earlier(self, release_id: str, revision: str, keys: Sequence[str]) -> dict[str, Earlier]:
+        return self.reads.earlier(release_id, revision, keys) if self.reads is not None else {}
+
+    def other_revisions_sent(self, release_id: str, revision: str) -> dict[str, int]:
+        if self.reads is None:
+            return {}
+        return self.reads.other_revisions_sent(release_id, revision)
 
     def start_run(
         self, release_id: str, revision: str, lists: Sequence[str], gateway: str, resend: bool

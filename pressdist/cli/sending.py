@@ -384,13 +384,16 @@ def _show_revisions(plan: Plan) -> None:
             "language they got, --resend sends it to them again"
         )
     if plan.corrected:
-        note = f' with the note "{plan.correction.note}"' if plan.correction.note else ""
         console().print(
             escape(
                 f"{plan.corrected} recipients who got an earlier revision ({revisions}) get this "
-                f"one as a correction, each in the language they got it in{note}."
+                "one as a correction, each in the language they got it in."
             )
         )
+        if plan.correction is not None and plan.correction.note:
+            console().print(
+                escape(f"The note at the top of the correction: {plan.correction.note}")
+            )
     if plan.again:
         warn(f"{plan.again} recipients will get this release a second time")
 

@@ -277,6 +277,67 @@ def test_a_schema_1_journal_is_migrated_and_keeps_every_delivery(tmp_path):
         assert [r.status for r in j.runs()] == ["finished"]
 
 
+# Schema 2, as pressdist wrote it before a delivery could be a correction.
+_SCHEMA_2 = """
+CREATE TABLE runs (id INTEGER PRIMARY KEY, release_id TEXT NOT NULL, revision TEXT NOT NULL,
+    lists TEXT NOT NULL, gateway TEXT NOT NULL, resend INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL DEFAULT 'running',
+    note TEXT NOT NULL DEFAULT '');
+CREATE TABLE deliveries (revision TEXT NOT NULL, recipient TEXT NOT NULL,
+    release_id TEXT NOT NULL, address TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL, requested_language TEXT NOT NULL DEFAULT '', list TEXT NOT NULL,
+    gateway TEXT NOT NULL, message_id TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN
+    ('pending', 'sending', 'sent', 'failed-transient', 'failed-permanent', 'soft-bounced',
+     'bounced', 'complained')),
+    attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',
+    possibly_duplicate INTEGER NOT NULL DEFAULT 0, run_id INTEGER REFERENCES runs(id),
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, sent_at TEXT,
+    status_code TEXT NOT NULL DEFAULT '', diagnostic TEXT NOT NULL DEFAULT '', returned_at TEXT,
+    PRIMARY KEY (revision, recipient)) WITHOUT ROWID;
+CREATE INDEX deliveries_by_release ON deliveries (release_id, state);
+CREATE INDEX deliveries_by_run ON deliveries (run_id);
+CREATE INDEX deliveries_by_message_id ON deliveries (message_id);
+CREATE INDEX deliveries_by_recipient ON deliveries (recipient);
+CREATE TABLE inbox_seen (key TEXT PRIMARY KEY, source TEXT NOT NULL, verdict TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '', seen_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE inbox_cursors (source TEXT PRIMARY KEY, cursor TEXT NOT NULL,
+    updated_at TEXT NOT NULL) WITHOUT ROWID;
+INSERT INTO runs (id, release_id, revision, lists, gateway, started_at, status)
+    VALUES (1, 'r', 'rev1', 'presse', 'outbox', '2026-01-01T00:00:00.000Z', 'finished');
+INSERT INTO deliveries VALUES ('rev1', 'a@example.org', 'r', 'a@example.org', 'A', 'en', 'en',
+    'presse', 'outbox', 'rev1.en.x@example.org', 'bounced', 1, '250 ok', 0, 1,
+    '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', '2026-01-01T00:00:01.000Z',
+    '5.1.1', 'User unknown', '2026-01-02T00:00:00.000Z');
+INSERT INTO inbox_seen VALUES ('mail:x', 'inbox', 'hard bounce', '', '2026-01-02T00:00:00.000Z');
+PRAGMA user_version=2;
+"""
+
+
+def test_a_schema_2_journal_is_migrated_and_its_deliveries_are_no_corrections(tmp_path):
+    path = tmp_path / jr.FILE_NAME
+    db = sqlite3.connect(path)
+    db.executescript(_SCHEMA_2)
+    db.close()
+    # A dry run reads it as it is (no correction column yet), and writes nothing.
+    reader = jr.Journal.read_only(path)
+    assert reader is not None
+    (before,) = list(reader.deliveries())
+    assert (before.state, before.correction) == (jr.BOUNCED, False)
+    assert reader.earlier("r", "rev2", ["a@example.org"])["a@example.org"].language == "en"
+    reader.close()
+    with jr.Journal(path) as j:
+        assert j.db.execute("PRAGMA user_version").fetchone()[0] == jr.SCHEMA_VERSION == 3
+        (d,) = list(j.deliveries())
+        assert d == before
+        assert j.seen("mail:x") == "hard bounce"
+        run = j.start_run("r", "rev2", ["presse"], "outbox", False)
+        j.mark_sending(
+            run, [dataclasses.replace(attempt("a@example.org", "rev2"), correction=True)]
+        )
+        corrected = {x.revision: x.correction for x in j.deliveries()}
+    assert corrected == {"rev1": False, "rev2": True}
+
+
 def sent(journal: jr.Journal, key: str, revision: str = "rev1") -> jr.Delivery:
     run = journal.start_run("2019-11-04-isa-foshan", revision, ["presse"], "outbox", False)
     journal.mark_sending(run, [attempt(key, revision)])

@@ -33,6 +33,7 @@ class Sink:
         self.dot_reply: str | None = None
         self.quota: int | None = None
         self.over_quota = "550 5.4.5 Daily sending quota exceeded"
+        self.taken = 0  # recipients accepted, toward the quota
         self.refused = 0  # MAIL, RCPT or final dot answered with one of the above
 
     async def handle_MAIL(self, server, session, envelope, address, options):
@@ -44,16 +45,18 @@ class Sink:
         return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, options):
-        with self.lock:
-            over = self.quota is not None and len(self.messages) >= self.quota
-        if over:
-            self.refused += 1
-            return self.over_quota
         replies = self.script.get(address)
         if replies:
             reply = replies.pop(0) if len(replies) > 1 else replies[0]
             if not reply.startswith("250"):
                 return reply
+        with self.lock:
+            # Counted as the quota of a provider counts: recipients taken.
+            over = self.quota is not None and self.taken >= self.quota
+            self.taken += not over
+        if over:
+            self.refused += 1
+            return self.over_quota
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

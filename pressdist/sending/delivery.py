@@ -53,6 +53,8 @@ MAX_PENDING_RETRIES = 1000
 # Many deliveries in a row that failed every retry, none accepted in between
 # (at least this many, and two per connection): the gateway is down, not busy.
 STOP_AFTER_EXHAUSTED = 10
+# How long a stopped run waits for the mails already on their way to be answered.
+DRAIN_SECONDS = 10
 
 
 # Run --------------------------------------------------------------------------
@@ -338,6 +340,8 @@ class DeliveryRun:
             if producer.done() and not producer.cancelled() and producer.exception():
                 raise producer.exception()  # type: ignore[misc]
             finished = not self.stop_reason
+            if not finished:
+                await self._drain(producer, workers)
         finally:
             if not finished and not self.stop_reason:
                 self.stop_reason = "interrupted"
@@ -350,6 +354,21 @@ class DeliveryRun:
             await self._wind_up(finished)
             self.report.elapsed = time.monotonic() - started
         return self.report
+
+    async def _drain(self, producer: asyncio.Task[None], workers: list[asyncio.Task[None]]) -> None:
+        """After a stop the run itself decided on, let each worker finish the mail it
+        is handing over (for a while): cancelled there, a mail the server took
+        would stay `sending` and go out again with the next run."""
+        for task in (producer, *self.retry_tasks):
+            task.cancel()
+        await asyncio.gather(producer, *self.retry_tasks, return_exceptions=True)
+        while not self.queue.empty():  # never handed over: released as unsent
+            self.queue.get_nowait()
+        running = [w for w in workers if not w.done()]
+        for _ in running:
+            self.queue.put_nowait(None)
+        if running:
+            await asyncio.wait(running, timeout=DRAIN_SECONDS)
 
     async def _wind_up(self, finished: bool) -> None:
         """Record what is left, close the gateway and put the end into the report."""

@@ -226,3 +226,35 @@ def test_http_api_gets_each_deliverys_own_bounce_address_as_from(cli, example_wo
         ref = verp.verify(secret.encode(), token)
         assert ref.matches(request["message_id"])
     assert len({r["from"] for r in api.accepted}) == len(addresses)
+
+
+def test_http_api_answering_400_to_everyone_stops_after_three_and_burns_only_two(
+    cli, example_workspace, api
+):
+    addresses = setup(example_workspace, api.port)
+    api.script = {a: [(400, {})] for a in addresses}
+    stopped = send_through_api(cli, example_workspace, TOKEN)
+    assert stopped.code == 3, stopped.output
+    assert "Traceback" not in stopped.output
+    assert "3 different recipients in a row with the same answer: 400 no x1" in stopped.stderr
+    assert sum(api.attempts.values()) < len(addresses)
+    rows = json.loads(cli("log", RELEASE, "--json", cwd=example_workspace).stdout)
+    assert Counter(r["state"] for r in rows)["failed-permanent"] == 2
+    api.script = {}
+    assert send_through_api(cli, example_workspace, TOKEN).code == 0
+    nothing = send_through_api(cli, example_workspace, TOKEN)
+    assert nothing.code == 1 and "2 deliveries failed permanently" in nothing.stderr
+    retried = cli(
+        "send",
+        RELEASE,
+        "--list",
+        "api",
+        "--gateway",
+        "api",
+        "--yes",
+        "--retry-failed",
+        cwd=example_workspace,
+        env={"PRESSDIST_TEST_API_TOKEN": TOKEN},
+    )
+    assert retried.code == 0, retried.output
+    assert Counter(r["to"] for r in api.accepted) == Counter(addresses)

@@ -344,3 +344,50 @@ def test_ctrl_c_stops_cleanly_returning_queued_mails_to_pending(
     again = send_again(example_workspace)
     assert again.returncode == 0, again.stdout + again.stderr
     assert set(sink.received()) == set(addresses)
+
+
+def test_a_daily_quota_stops_the_send_and_retry_failed_recovers_without_sending_twice(
+    cli, example_workspace, server, sink
+):
+    addresses = workspace(example_workspace, server.port, count=12)
+    sink.quota = 5
+    stopped = cli(*SEND_ARGS, cwd=example_workspace)
+    assert stopped.code == 3, stopped.output
+    assert "Traceback" not in stopped.output
+    assert "550 5.4.5 Daily sending quota exceeded" in stopped.output
+    assert "not of these addresses" in stopped.output and "--retry-failed" in stopped.output
+    assert len(sink.messages) == 5
+    states = Counter(r["state"] for r in log_rows(example_workspace))
+    assert states["failed-permanent"] == 1 and states["sent"] == 5
+    # The next day the quota is back: the rest go out, the one refused waits.
+    sink.quota = None
+    next_day = cli(*SEND_ARGS, cwd=example_workspace)
+    assert next_day.code == 0, next_day.output
+    assert "--retry-failed" in next_day.stderr
+    nothing = cli(*SEND_ARGS, cwd=example_workspace)
+    assert nothing.code == 1, nothing.output
+    assert "Nothing to send" in nothing.stdout
+    assert "1 deliveries failed permanently" in nothing.stderr
+    retried = cli(*SEND_ARGS, "--retry-failed", cwd=example_workspace)
+    assert retried.code == 0, retried.output
+    assert sink.received() == Counter(addresses)
+    done = cli(*SEND_ARGS, cwd=example_workspace)
+    assert done.code == 0 and "Nothing to send" in done.stdout
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_server_that_wants_a_login_stops_the_send_at_mail_from_naming_the_login(
+    cli, example_workspace, sink
+):
+    def auth(server, session, envelope, mechanism, data):  # nobody logs in here
+        return AuthResult(success=False, handled=False)
+
+    with SmtpServer(sink, authenticator=auth, auth_required=True, auth_require_tls=False) as srv:
+        workspace(example_workspace, srv.port, count=10)
+        result = cli(*SEND_ARGS, cwd=example_workspace)
+    assert result.code == 3, result.output
+    assert "Traceback" not in result.output
+    assert "MAIL FROM: 530 5.7.0 Authentication required" in result.stderr
+    assert "'username'" in result.stderr
+    assert sink.messages == []
+    assert {r["state"] for r in log_rows(example_workspace)} <= {"pending", "sending"}

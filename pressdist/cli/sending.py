@@ -21,7 +21,7 @@ import typer
 
 from pressdist.cli.lists import print_problems
 from pressdist.cli.quality import warn_forgeable_link
-from pressdist.cli.shell import app, console, fitted_table, open_workspace, warn
+from pressdist.cli.shell import app, console, counted, fitted_table, open_workspace, warn
 from pressdist.diagnostics import NOTE
 from pressdist.errors import PressdistError
 
@@ -308,7 +308,8 @@ def send(
     if not _anything_to_send(plan):
         return
     if not dry_run and not yes:
-        again = f"{plan.again} recipients will get this release a second time. " * bool(plan.again)
+        again = f"{counted(plan.again, 'recipient')} will get this release a second time. "
+        again *= bool(plan.again)
         _confirm(f"{again}Send {plan.to_send} mails via '{plan.gateway_name}'?")
     bars = _Bars({lang: line.to_send for lang, line in plan.lines.items() if line.to_send})
     with bars.progress:
@@ -360,8 +361,8 @@ def _show_plan(plan: Plan) -> None:
         )
     if plan.failed_before:
         warn(
-            f"{plan.failed_before} recipients failed permanently in an earlier send and are "
-            "skipped; once the cause is fixed, --retry-failed tries them again"
+            f"{counted(plan.failed_before, 'recipient')} failed permanently in an earlier send "
+            "and are skipped; once the cause is fixed, --retry-failed tries them again"
         )
     _show_revisions(plan)
     if plan.in_flight:
@@ -376,18 +377,17 @@ def _show_revisions(plan: Plan) -> None:
     from rich.markup import escape
 
     revisions = ", ".join(sorted(plan.earlier_revisions))
-    skipped = plan.earlier - plan.corrected - plan.failed_before
-    if skipped > 0 and not plan.resend:
+    if plan.passed_over:
         warn(
-            f"{skipped} recipients got an earlier revision ({revisions}) of this release and are "
-            "not sent this one; --correction sends it to them as a correction, each in the "
-            "language they got, --resend sends it to them again"
+            f"{counted(plan.passed_over, 'recipient')} got an earlier revision ({revisions}) "
+            "of this release and are not sent this one; --correction sends it to them as a "
+            "correction, each in the language they got, --resend sends it to them again"
         )
     if plan.corrected:
         console().print(
             escape(
-                f"{plan.corrected} recipients who got an earlier revision ({revisions}) get this "
-                "one as a correction, each in the language they got it in."
+                f"{counted(plan.corrected, 'recipient')} who got an earlier revision "
+                f"({revisions}) get this one as a correction, each in the language they got it in."
             )
         )
         if plan.correction is not None and plan.correction.note:
@@ -395,7 +395,7 @@ def _show_revisions(plan: Plan) -> None:
                 escape(f"The note at the top of the correction: {plan.correction.note}")
             )
     if plan.again:
-        warn(f"{plan.again} recipients will get this release a second time")
+        warn(f"{counted(plan.again, 'recipient')} will get this release a second time")
 
 
 def _anything_to_send(plan: Plan) -> bool:
@@ -409,27 +409,35 @@ def _anything_to_send(plan: Plan) -> bool:
         console().print("The lists have no recipients; nothing to send.")
         return False
     if plan.to_send == 0:
-        why = [f"{plan.already_sent} already got revision {plan.revision}"] * bool(
-            plan.already_sent
-        )
-        skipped = plan.earlier - plan.failed_before
-        why += [f"{skipped} got an earlier revision (--correction)"] * (skipped > 0)
-        why += [f"{plan.failed_before} failed permanently (--retry-failed)"] * bool(
-            plan.failed_before
-        )
-        console().print(
-            f"Nothing to send: of the {plan.total} recipients, {', '.join(why)}. "
-            "Use --resend to send again."
-        )
-        if plan.failed_before:
-            console(stderr=True).print(
-                f"[bold red]{plan.failed_before} deliveries failed permanently[/] and are not "
-                f"tried again: `pressdist log {plan.release.id} --failed` shows why; once the "
-                "cause is fixed, the same command with --retry-failed sends them"
-            )
-            raise typer.Exit(1)
+        _nothing_to_send(plan)
         return False
     return True
+
+
+def _nothing_to_send(plan: Plan) -> None:
+    """Why nobody is due; exit 1 when that is because deliveries failed for good."""
+    why = [
+        f"{n} {what}"
+        for n, what in (
+            (plan.already_sent, f"already got revision {plan.revision}"),
+            (plan.passed_over, "got an earlier revision (--correction)"),
+            (plan.failed_before, "failed permanently (--retry-failed)"),
+        )
+        if n
+    ]
+    console().print(
+        f"Nothing to send: of the {plan.total} recipients, {', '.join(why) or 'none is due'}. "
+        "Use --resend to send again."
+    )
+    failed = plan.failed_before
+    if failed:
+        console(stderr=True).print(
+            f"[bold red]{counted(failed, 'delivery', 'deliveries')} failed permanently[/] and "
+            f"{'is' if failed == 1 else 'are'} not tried again: `pressdist log "
+            f"{plan.release.id} --failed` shows why; once the cause is fixed, the same "
+            "command with --retry-failed sends them"
+        )
+        raise typer.Exit(1)
 
 
 def _warn_duplicates(report: Report) -> None:

@@ -80,6 +80,7 @@ class LanguageLine:
     to_send: int = 0  # corrections included
     already_sent: int = 0  # got this revision (sent to again only with --resend)
     earlier: int = 0  # got another revision of the release, not this one
+    passed_over: int = 0  # of those, get nothing now: no --correction, no --resend
     corrections: int = 0  # of to_send: sent as a correction of what they got
     again: int = 0  # of to_send: get the release a second time (--resend)
     failed_before: int = 0  # failed permanently in an earlier run; skipped without --retry-failed
@@ -93,6 +94,7 @@ class LanguageLine:
         self.to_send += other.to_send
         self.already_sent += other.already_sent
         self.earlier += other.earlier
+        self.passed_over += other.passed_over
         self.corrections += other.corrections
         self.again += other.again
         self.failed_before += other.failed_before
@@ -198,6 +200,11 @@ class Plan:
     def earlier(self) -> int:
         """Recipients of the lists who got another revision of the release, not this one."""
         return sum(line.earlier for line in self.lines.values())
+
+    @property
+    def passed_over(self) -> int:
+        """Of ``earlier``, those this send gives nothing (neither correction nor resend)."""
+        return sum(line.passed_over for line in self.lines.values())
 
     @property
     def corrected(self) -> int:
@@ -453,6 +460,7 @@ def _tally(line: LanguageLine, state: str | None, earlier: bool, kind: str | Non
         line.already_sent += 1
     elif earlier:
         line.earlier += 1
+        line.passed_over += kind is None and state != jr.FAILED_PERMANENT
     if kind is None:
         line.failed_before += state == jr.FAILED_PERMANENT
         return

@@ -73,9 +73,14 @@ class Refusals:
         where = f"gateway '{self.gateway}'"
         words = result.detail or result.code
         earlier = row - 1
+        them = (
+            "the one refused just before is"
+            if earlier == 1
+            else f"the {earlier} refused just before are"
+        )
         retry = (
-            f"; the {earlier} refused just before are recorded as failed: "
-            "`pressdist send … --retry-failed` sends them again"
+            f"; {them} recorded as failed: `pressdist send … --retry-failed` sends "
+            f"{'it' if earlier == 1 else 'them'} again"
             if earlier
             else ""
         )

@@ -367,7 +367,7 @@ def test_a_daily_quota_stops_the_send_and_retry_failed_recovers_without_sending_
     nothing = cli(*SEND_ARGS, cwd=example_workspace)
     assert nothing.code == 1, nothing.output
     assert "Nothing to send" in nothing.stdout
-    assert "1 deliveries failed permanently" in nothing.stderr
+    assert "1 delivery failed permanently" in nothing.stderr
     retried = cli(*SEND_ARGS, "--retry-failed", cwd=example_workspace)
     assert retried.code == 0, retried.output
     assert sink.received() == Counter(addresses)

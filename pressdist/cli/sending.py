@@ -26,6 +26,7 @@ from pressdist.diagnostics import NOTE
 from pressdist.errors import PressdistError
 
 if TYPE_CHECKING:
+    from pressdist.mail.content import Correction
     from pressdist.sending.journal import Journal
     from pressdist.sending.plan import Plan
     from pressdist.sending.report import Report
@@ -195,25 +196,75 @@ def _print_report(report: Report) -> None:
     out.print(f"{report.sent} sent in {report.elapsed:.1f} s, {rate:,.0f} mails/s{retries}{where}")
 
 
+# The options of `send` (named here, so that its signature stays readable).
+_Lists = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--list",
+        "-l",
+        metavar="NAME",
+        help="Distribution list recipients/NAME.csv (repeat for several).",
+    ),
+]
+_Gateway = Annotated[
+    str | None,
+    typer.Option(
+        metavar="NAME",
+        help="A [gateways.NAME] of pressdist.toml (default: [send] gateway).",
+    ),
+]
+_AllowFallback = Annotated[
+    bool,
+    typer.Option(
+        "--allow-fallback",
+        help="Readers of a language that is not ready get its fallback language.",
+    ),
+]
+_Resend = Annotated[
+    bool,
+    typer.Option(
+        "--resend", help="Send again to those who already got it (this or an earlier revision)."
+    ),
+]
+_AsCorrection = Annotated[
+    bool,
+    typer.Option(
+        "--correction",
+        help="Send those who got an earlier revision this one as a correction, "
+        "each in the language they got.",
+    ),
+]
+_Note = Annotated[
+    str | None,
+    typer.Option(
+        "--note", metavar="TEXT", help="With --correction: what was corrected, at the top."
+    ),
+]
+_RetryFailed = Annotated[
+    bool,
+    typer.Option(
+        "--retry-failed",
+        help="Try again the deliveries that failed permanently, once the cause is fixed.",
+    ),
+]
+
+
+def _correction(correction: bool, note: str | None) -> Correction | None:
+    """The correction ``--correction`` and ``--note`` ask for, if any."""
+    from pressdist.mail.content import Correction
+
+    if note is not None and not correction:
+        raise PressdistError(
+            "--note is the note of a correction", hint="pass --correction with it, or leave it out"
+        )
+    return Correction(note or "") if correction else None
+
+
 @app.command()
 def send(
     release_id: Annotated[str, typer.Argument(metavar="ID", help="Release id.")],
-    list_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--list",
-            "-l",
-            metavar="NAME",
-            help="Distribution list recipients/NAME.csv (repeat for several).",
-        ),
-    ] = None,
-    gateway: Annotated[
-        str | None,
-        typer.Option(
-            metavar="NAME",
-            help="A [gateways.NAME] of pressdist.toml (default: [send] gateway).",
-        ),
-    ] = None,
+    list_: _Lists = None,
+    gateway: _Gateway = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Everything but handing mails to the gateway.")
     ] = False,
@@ -225,42 +276,11 @@ def send(
             help="Send a test copy of every sendable language to ADDRESS only.",
         ),
     ] = None,
-    resend: Annotated[
-        bool,
-        typer.Option(
-            "--resend", help="Send again to those who already got it (this or an earlier revision)."
-        ),
-    ] = False,
-    correction: Annotated[
-        bool,
-        typer.Option(
-            "--correction",
-            help="Send those who got an earlier revision this one as a correction, "
-            "each in the language they got.",
-        ),
-    ] = False,
-    note: Annotated[
-        str | None,
-        typer.Option(
-            "--note",
-            metavar="TEXT",
-            help="With --correction: what was corrected, at the top of the mail.",
-        ),
-    ] = None,
-    retry_failed: Annotated[
-        bool,
-        typer.Option(
-            "--retry-failed",
-            help="Try again the deliveries that failed permanently, once the cause is fixed.",
-        ),
-    ] = False,
-    allow_fallback: Annotated[
-        bool,
-        typer.Option(
-            "--allow-fallback",
-            help="Readers of a language that is not ready get its fallback language.",
-        ),
-    ] = False,
+    resend: _Resend = False,
+    correction: _AsCorrection = False,
+    note: _Note = None,
+    retry_failed: _RetryFailed = False,
+    allow_fallback: _AllowFallback = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Send a release to distribution lists, each recipient in their language, once.
@@ -275,13 +295,9 @@ def send(
     before and are not retried) or a language is not ready, 2 bad input (list,
     config), 3 the gateway cannot be used or refuses everyone.
     """
-    from pressdist.mail.content import Correction
     from pressdist.sending import delivery
 
-    if note is not None and not correction:
-        raise PressdistError(
-            "--note is the note of a correction", hint="pass --correction with it, or leave it out"
-        )
+    fix = _correction(correction, note)
     ws = open_workspace()
     lists = list_ or []
     if not lists and not to:
@@ -297,7 +313,7 @@ def send(
         gateway=gateway,
         resend=resend,
         allow_fallback=allow_fallback,
-        correction=Correction(note or "") if correction else None,
+        correction=fix,
         retry_failed=retry_failed,
     )
     warn_forgeable_link(ws)
@@ -309,8 +325,7 @@ def send(
         return
     if not dry_run and not yes:
         again = f"{counted(plan.again, 'recipient')} will get this release a second time. "
-        again *= bool(plan.again)
-        _confirm(f"{again}Send {plan.to_send} mails via '{plan.gateway_name}'?")
+        _confirm(f"{again * bool(plan.again)}Send {plan.to_send} mails via '{plan.gateway_name}'?")
     bars = _Bars({lang: line.to_send for lang, line in plan.lines.items() if line.to_send})
     with bars.progress:
         report = delivery.run(plan, dry_run=dry_run, progress=bars)

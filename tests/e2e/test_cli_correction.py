@@ -119,6 +119,9 @@ def test_a_corrected_release_reaches_nobody_twice_unless_sent_as_a_correction(
         assert NOTE in correction.get_body(("plain",)).get_content()
         assert NOTE in correction.get_body(("html",)).get_content()
 
+    log = cli("log", RELEASE, cwd=root)
+    assert log.stdout.count("sent (correction)") == 12, log.output
+
     # Done is done: the same command, and a plain send, send nothing more.
     for args in (("--correction",), ()):
         rerun = cli(*SEND, "--yes", *args, cwd=root)

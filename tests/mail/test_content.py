@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from pressdist.mail.content import (
     LOCALE_DIR,
+    Correction,
     content,
     format_release_date,
     join_sentences,
@@ -84,6 +85,26 @@ def test_the_source_language_is_the_original_with_german_labels(ws):
     assert c.translated_note == ""
     assert c.others == (("en", "English"), ("zh_CN", "中文"))
     assert len(c.paragraphs) == 3 and len(c.contact) == 5
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "heading"),
+    [
+        ("de", "Korrektur: Pressemitteilung: ", "Korrektur"),
+        ("en", "Correction: Press release: ", "Correction"),
+        ("zh_CN", "更正：新闻稿：", "更正"),
+    ],
+)
+def test_a_correction_says_so_in_its_subject_and_box_in_the_mails_language(
+    ws, language, subject, heading
+):
+    release = load_release(ws, RELEASE)
+    plain = content(ws, release, language, ALL)
+    c = content(ws, release, language, ALL, Correction("Die Zahl war  falsch.\nJetzt stimmt sie."))
+    assert c.subject == subject + c.title and plain.subject.endswith(c.title)
+    assert c.correction == heading and c.correction_text
+    assert c.correction_note == "Die Zahl war falsch. Jetzt stimmt sie."
+    assert (plain.correction, plain.correction_note) == ("", "")
 
 
 def test_untranslated_segments_fall_back_to_the_source_text(ws):

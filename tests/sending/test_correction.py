@@ -164,6 +164,16 @@ def test_the_bounce_address_of_a_correction_leads_back_to_the_correction(ws):
             assert found.message_id == envelope.message_id and found.correction
 
 
+def test_a_test_copy_of_a_correction_shows_the_office_every_language_of_it(ws):
+    gateway = MemoryGateway()
+    plan = planning.plan(ws, RELEASE, [], gateway=gateway, correction=Correction(NOTE))
+    report = delivery.send_test(plan, "presse@example.org")
+    assert report.ok and not (ws.state_dir / jr.FILE_NAME).exists()
+    subjects = sorted(parse(e)["Subject"].split(":")[0].split("：")[0] for e in gateway.envelopes)
+    assert subjects == ["Correction", "Korrektur", "更正"]
+    assert all(e.message_id.startswith("test.") for e in gateway.envelopes)
+
+
 def test_a_correction_in_a_language_that_is_not_ready_is_refused_even_with_fallback(ws):
     send(ws)
     ws = change_a_number(ws)  # the translations are fuzzy now

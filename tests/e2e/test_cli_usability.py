@@ -173,8 +173,14 @@ def test_a_dry_run_does_not_claim_to_have_sent(example_workspace, cli):
     assert not (example_workspace / "outbox").exists()
 
 
+# A different permanent status for each recipient: the same one for all of them
+# would be the service's answer to everyone, and stop the run (docs/sending.md).
+_REFUSALS = [400, 404, 405, 406, 409, 410, 411, 412, 413, 414, 415, 422]
+
+
 class Refusing(BaseHTTPRequestHandler):
-    """A mail API on 127.0.0.1 that takes the token and refuses every message for good."""
+    """A mail API on 127.0.0.1 that takes the token and refuses every message for good,
+    each recipient with a status of their own."""
 
     protocol_version = "HTTP/1.1"
 
@@ -191,13 +197,16 @@ class Refusing(BaseHTTPRequestHandler):
         self._answer(204)
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self._answer(400, b'{"message": "recipient mailbox does not exist here"}')
+        to = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))["to"]
+        seen = self.server.seen
+        status = _REFUSALS[seen.setdefault(to, len(seen)) % len(_REFUSALS)]
+        self._answer(status, b'{"message": "recipient mailbox does not exist here"}')
 
 
 @pytest.fixture
 def refusing_api():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    server.seen = {}  # recipient -> the order they first came in
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server.server_address[1]

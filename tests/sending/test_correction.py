@@ -243,7 +243,7 @@ def _write(ws: Workspace, revision: str, history: dict[str, list]) -> jr.Journal
             journal.record([(rev, key, state, "")])
             journal.db.execute(
                 "UPDATE deliveries SET sent_at=?, updated_at=? WHERE revision=? AND recipient=?",
-                (f"2026-01-0{when + 1}", f"2026-01-0{when + 1}", rev, key),
+                (f"2026-01-{when + 1:02d}", f"2026-01-{when + 1:02d}", rev, key),
             )
     return journal
 

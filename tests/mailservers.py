@@ -84,6 +84,24 @@ def wait_for_mails(maildir: Path, n: int, deadline: float = 30.0) -> list[Path]:
         time.sleep(0.02)  # a poll interval
 
 
+def wait_for_mail_with(maildir: Path, needle: bytes, deadline: float = 30.0) -> Path:
+    """The mail file in ``maildir`` that holds ``needle``, once it has arrived.
+
+    For a Maildir that other tests of the session deliver to as well.
+    """
+    end = time.monotonic() + deadline
+    while True:
+        for path in _maildir_files(maildir):
+            try:
+                if needle in path.read_bytes():
+                    return path
+            except FileNotFoundError:  # moved from new/ to cur/ meanwhile
+                continue
+        if time.monotonic() > end:
+            raise AssertionError(f"no mail with {needle!r} in {maildir} after {deadline:g} s")
+        time.sleep(0.02)  # a poll interval
+
+
 @dataclass(frozen=True)
 class MailStore:
     """The folder of every user's Maildir, owned by the account both servers write as."""

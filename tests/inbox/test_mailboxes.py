@@ -25,7 +25,14 @@ import trustme
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from imap_tools import MailBox
-from mailservers import NO_MOVE_USER, PASSWORD, drop_mail, free_port, wait_for_mails
+from mailservers import (
+    NO_MOVE_USER,
+    PASSWORD,
+    drop_mail,
+    free_port,
+    wait_for_mail_with,
+    wait_for_mails,
+)
 
 from pressdist.errors import ConfigError, MailboxError
 from pressdist.inbox.imap import KEYWORD
@@ -599,8 +606,7 @@ def test_postfix_bounces_an_unknown_user_with_a_real_dsn_that_dovecot_lists(
             data = f"From: presse@example.org\r\nTo: {to}\r\nSubject: Mitteilung\r\n"
             data += f"Message-ID: <pm{n}@example.org>\r\n\r\nText.\r\n"
             smtp.sendmail(verp, [to], data.encode())
-    delivered = wait_for_mails(postfix.maildir("leser"), 1)
-    assert any(b"<pm0@example.org>" in f.read_bytes() for f in delivered)
+    wait_for_mail_with(postfix.maildir("leser"), b"<pm0@example.org>")
     (bounce_file,) = wait_for_mails(dovecot_inbox.maildir, 1)
 
     dsn = email.message_from_bytes(bounce_file.read_bytes(), policy=email.policy.default)

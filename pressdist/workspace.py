@@ -390,6 +390,14 @@ def _inbox_settings(table: dict[str, Any], path: Path, text: str) -> InboxSettin
             "'inbox.password_env' must name an environment variable, not hold a secret",
             hint='e.g. password_env = "PRESSDIST_INBOX_PASSWORD"',
         )
+    if "@" in inbox.host or "/" in inbox.host:
+        # Said without the value: "user:password@host" would print the password.
+        raise error(
+            "host",
+            "'inbox.host' must be a host name or an address, nothing else",
+            "the user goes into 'username', the password into the environment variable "
+            "'password_env' names",
+        )
     if inbox.host and not inbox.username:
         raise error("host", "'inbox' has a host but no 'username'")
     if not inbox.processed_folder.strip() or inbox.processed_folder.strip("/") == "":

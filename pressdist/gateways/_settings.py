@@ -2,18 +2,18 @@
 
 Owns the checks common to all gateways: unknown keys refused, types checked,
 secrets read from the environment variable a ``*_env`` key names (and never
-from the file itself). Each gateway module says which keys it has and turns
-them into its own frozen settings value (``SmtpSettings``, ...); what the keys
-mean is the module's business.
+from the file itself; ``pressdist.secrets`` reads them). Each gateway module
+says which keys it has and turns them into its own frozen settings value
+(``SmtpSettings``, ...); what the keys mean is the module's business.
 """
 
 from __future__ import annotations
 
-import os
 import ssl
 from pathlib import Path
 
 from pressdist.errors import ConfigError
+from pressdist.secrets import SecretError, from_environment, is_variable_name
 from pressdist.workspace import GatewayConfig
 
 
@@ -84,25 +84,22 @@ class Table:
 
         A missing variable is a ConfigError raised while the gateway is built,
         so nothing is sent with half a configuration. The value is never put
-        into an error message.
+        into an error message, and is redacted from every one from now on
+        (``pressdist.secrets``).
         """
         var = self.text(key, required=required)
         if var is None:
             return None
-        if not var.strip() or "=" in var:
+        if not is_variable_name(var):
             raise self.error(
                 f"'{self.where(key)}' must name an environment variable, not hold a secret",
                 key=key,
                 hint=f'e.g. {key} = "PRESSDIST_{self.name.upper()}_SECRET"',
             )
-        value = os.environ.get(var)
-        if value is None or value == "":
-            raise self.error(
-                f"environment variable {var} (named by '{self.where(key)}') is not set",
-                key=key,
-                hint=f"export {var}=... before sending; secrets never go into pressdist.toml",
-            )
-        return value
+        try:
+            return from_environment(var, self.where(key), export_hint=" before sending")
+        except SecretError as exc:
+            raise self.error(exc.message, key=key, hint=exc.hint) from None
 
     def file(self, key: str, root: Path) -> Path | None:
         value = self.text(key)

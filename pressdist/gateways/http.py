@@ -282,6 +282,14 @@ def settings(config: GatewayConfig, *, root: Path) -> HttpSettings:
             )
     assert url is not None
     parts = urlsplit(url)
+    if parts.password is not None:
+        # Said without the URL: what follows the ':' is the password.
+        raise table.error(
+            f"'gateways.{name}.url' holds a password (user:password@)",
+            key="url",
+            hint="take it out of the URL and put the key into the environment variable "
+            "that 'token_env' names; secrets never go into pressdist.toml",
+        )
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise table.error(f"'gateways.{name}.url' must be an https:// URL, not {url!r}", key="url")
     if parts.scheme == "http" and parts.hostname not in _LOCAL_HOSTS:

@@ -489,6 +489,14 @@ def settings(config: GatewayConfig, *, root: Path) -> SmtpSettings:
     host = table.text("host", required=True)
     assert host is not None
     host = host.strip().strip("[]")
+    if "@" in host or "/" in host:
+        # Said without the value: "user:password@host" would print the password.
+        raise table.error(
+            f"'gateways.{name}.host' must be a host name or an address, nothing else",
+            key="host",
+            hint="the user goes into 'username', the password into the environment "
+            "variable 'password_env' names",
+        )
     security = table.choice("security", "starttls", ("starttls", "ssl", "none"))
     if security == "none" and host.lower() not in _LOCAL_HOSTS:
         raise table.error(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
-import os
 import re
 import ssl
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from imap_tools.utils import encode_folder
 
 from pressdist.errors import ConfigError, MailboxError
 from pressdist.inbox.mailboxes import Mail, MailboxBase
+from pressdist.secrets import SecretError, from_environment, redact
 from pressdist.workspace import InboxSettings, config_line
 
 KEYWORD = "$PressdistProcessed"
@@ -44,16 +44,11 @@ def _password(settings: InboxSettings, config: Path) -> str:
             line=config_line(config, ("inbox",), "host"),
             hint='e.g. password_env = "PRESSDIST_INBOX_PASSWORD", then export that variable',
         )
-    value = os.environ.get(settings.password_env, "")
-    if not value:
-        raise ConfigError(
-            f"environment variable {settings.password_env} (named by 'inbox.password_env') "
-            "is not set",
-            path=config,
-            line=config_line(config, ("inbox",), "password_env"),
-            hint=f"export {settings.password_env}=... first; secrets never go into pressdist.toml",
-        )
-    return value
+    try:
+        return from_environment(settings.password_env, "inbox.password_env", export_hint=" first")
+    except SecretError as exc:
+        line = config_line(config, ("inbox",), "password_env")
+        raise ConfigError(exc.message, path=config, line=line, hint=exc.hint) from None
 
 
 def _tls_context(settings: InboxSettings, root: Path, config: Path) -> ssl.SSLContext:
@@ -169,7 +164,7 @@ class ImapMailbox(MailboxBase):
 
     def _clean(self, text: str) -> str:
         # Servers do not echo a password, but a message must never carry it.
-        return text.replace(self._password, "***") if self._password else text
+        return redact(text)
 
     def _connect(self, context: ssl.SSLContext) -> None:
         settings = self.settings

@@ -16,7 +16,6 @@ gave the mail, which is how the journal finds the delivery.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -33,6 +32,7 @@ import httpx
 from pressdist.errors import ConfigError, GatewayError
 from pressdist.gateways import http
 from pressdist.inbox.findings import Finding, Kind
+from pressdist.secrets import redact
 from pressdist.version import __version__
 
 if TYPE_CHECKING:
@@ -189,18 +189,17 @@ def _page(
     where: str,
 ) -> dict[str, Any]:
     """One page of events, ``{"items": [...], "paging": {...}}``; GatewayError otherwise."""
-    secret = settings.token or ""
     try:
         response = client.get(url, params=query)
     except httpx.ConnectError as exc:
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY" in str(exc):
             raise GatewayError(
-                f"{where}: TLS certificate not trusted: {_scrub(str(exc), secret)}",
+                f"{where}: TLS certificate not trusted: {redact(str(exc))}",
                 hint="for a server with a private CA, set ca_file to that CA's certificate",
             ) from None
         raise GatewayError(
-            f"{where}: cannot connect: {_scrub(str(exc), secret) or type(exc).__name__}",
+            f"{where}: cannot connect: {redact(str(exc)) or type(exc).__name__}",
             hint="check 'url' and that the service is reachable; nothing was read",
         ) from None
     except httpx.TimeoutException:
@@ -209,7 +208,7 @@ def _page(
             hint="run again later, or raise 'timeout'; nothing was read",
         ) from None
     except httpx.HTTPError as exc:
-        raise GatewayError(f"{where}: {_scrub(str(exc), secret) or type(exc).__name__}") from None
+        raise GatewayError(f"{where}: {redact(str(exc)) or type(exc).__name__}") from None
     _check_status(response, settings, where)
     try:
         data = response.json()
@@ -232,7 +231,7 @@ def _check_status(response: httpx.Response, settings: http.HttpSettings, where: 
     status = response.status_code
     if status == 200:
         return
-    words = _scrub(f"{status} {http.summary(response.content)}".strip(), settings.token or "")
+    words = redact(f"{status} {http.summary(response.content)}".strip())
     if status in (401, 403):
         raise GatewayError(
             f"{where}: Mailgun refused the key ({status})",
@@ -272,14 +271,6 @@ def _next_page(page: dict[str, Any], settings: http.HttpSettings, where: str) ->
             hint="the key is sent only to 'url'; check that 'url' is Mailgun's API",
         )
     return following
-
-
-def _scrub(text: str, secret: str) -> str:
-    """``text`` without the key, should a service echo it back (or the header carrying it)."""
-    if not secret:
-        return text
-    encoded = base64.b64encode(f"api:{secret}".encode()).decode("ascii")
-    return text.replace(secret, "[key]").replace(encoded, "[key]")
 
 
 def _event(item: object) -> tuple[str, float, Finding] | None:

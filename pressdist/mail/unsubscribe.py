@@ -21,7 +21,6 @@ import base64
 import binascii
 import datetime as dt
 import hmac
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -30,6 +29,7 @@ from pressdist.diagnostics import WARNING, Diagnostic
 from pressdist.errors import ConfigError, InputError
 from pressdist.mail.addresses import check_address
 from pressdist.mail.mime import HeaderError
+from pressdist.secrets import SecretError, from_environment
 from pressdist.workspace import check_unsubscribe_mailto, check_unsubscribe_url, config_line
 
 if TYPE_CHECKING:
@@ -246,15 +246,14 @@ def signing_key(workspace: Workspace) -> bytes:
     cfg = workspace.config
     var = cfg.send.unsubscribe_secret_env
     line = config_line(cfg.path, ("send",), "unsubscribe_secret_env")
-    value = os.environ.get(var, "").encode("utf-8")
-    if not value:
-        raise ConfigError(
-            f"environment variable {var} (named by 'send.unsubscribe_secret_env') is not set",
-            path=cfg.path,
-            line=line,
-            hint=f"export {var}=... (a long random value, the same wherever links are "
-            "verified); secrets never go into pressdist.toml",
-        )
+    try:
+        value = from_environment(
+            var,
+            "send.unsubscribe_secret_env",
+            export_hint=" (a long random value, the same wherever links are verified)",
+        ).encode("utf-8")
+    except SecretError as exc:
+        raise ConfigError(exc.message, path=cfg.path, line=line, hint=exc.hint) from None
     if len(value) < MIN_SECRET_BYTES:
         raise ConfigError(
             f"environment variable {var} (named by 'send.unsubscribe_secret_env') is "

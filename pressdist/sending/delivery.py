@@ -32,8 +32,9 @@ from pressdist.mail.identity import sender_address, shared_headers
 from pressdist.mail.mime import HeaderError
 from pressdist.mail.mime import address as header_address
 from pressdist.mail.verp import BounceAddress
+from pressdist.secrets import redact
 from pressdist.sending import journal as jr
-from pressdist.sending.gateway import Envelope, Gateway, GatewayBase, Outcome, Result
+from pressdist.sending.gateway import Envelope, Gateway, GatewayBase, Outcome, Result, redacted
 from pressdist.sending.plan import Addressee, Plan, journal_path
 from pressdist.sending.refusals import Refusals
 from pressdist.sending.report import Event, Failure, Progress, Report, Tally
@@ -228,12 +229,12 @@ class DeliveryRun:
             try:
                 result = await self.gateway.send(job.envelope)
             except PressdistError as exc:
-                self._stop(f"{exc}", exc)
+                self._stop(redact(f"{exc}"), exc)
                 return
             except Exception as exc:  # a gateway bug must not lose the journal
-                self._stop(f"gateway '{self.gateway.name}' failed: {exc!r}", None)
+                self._stop(redact(f"gateway '{self.gateway.name}' failed: {exc!r}"), None)
                 return
-            self.on_result(job, result)
+            self.on_result(job, redacted(result))
 
     def on_result(self, job: _Job, result: Result) -> None:
         if result.outcome is Outcome.ACCEPTED:

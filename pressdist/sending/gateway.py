@@ -11,6 +11,7 @@ this module never imports one directly.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import importlib
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from pressdist.errors import ConfigError
+from pressdist.secrets import redact
 from pressdist.workspace import GatewayConfig, SendSettings
 
 if TYPE_CHECKING:
@@ -66,6 +68,16 @@ class Result:
     # ("550 5.4.5", "HTTP 400"; "" when there is none to compare).
     scope: Scope = Scope.RECIPIENT
     code: str = ""
+
+
+def redacted(result: Result) -> Result:
+    """``result`` with no secret in its detail: a server may echo a header or a login.
+
+    The engine applies it to every result before the journal, the report or
+    the progress callback sees it (``pressdist.secrets``).
+    """
+    detail = redact(result.detail)
+    return result if detail == result.detail else dataclasses.replace(result, detail=detail)
 
 
 class Gateway(Protocol):

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pressdist.errors import InputError, PressdistError
+from pressdist.secrets import redact
 
 SCHEMA_VERSION = 3
 FILE_NAME = "journal.sqlite3"
@@ -631,7 +632,8 @@ class Journal:
                 (
                     state,
                     status_code,
-                    " ".join(diagnostic.split())[:500],
+                    # The receiving side's words: they may echo anything, a login too.
+                    " ".join(redact(diagnostic).split())[:500],
                     t,
                     t,
                     delivery.revision,

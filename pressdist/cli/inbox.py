@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pressdist.cli.shell import app, console, counted, open_workspace
+from pressdist.cli.shell import app, console, counted, open_workspace, print_json
 
 if TYPE_CHECKING:
     from pressdist.inbox.act import Action
@@ -49,9 +49,7 @@ def inbox(
     else:
         report = reading.read_mailbox(ws, dry_run=dry_run, progress=show)
     if as_json:
-        import json
-
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        print_json(report.to_dict())
     else:
         _summary(report)
     if report.problems:

@@ -19,6 +19,7 @@ from pressdist.cli.shell import (
     counted,
     fitted_table,
     open_workspace,
+    print_json,
     shown_path,
 )
 from pressdist.diagnostics import NOTE, location
@@ -271,9 +272,7 @@ def recipients_export(
 
     person = export_person(open_workspace(), address)
     if as_json:
-        import json
-
-        print(json.dumps(person.to_dict(), ensure_ascii=False, indent=2))
+        print_json(person.to_dict())
         return
     _print_person(person)
 

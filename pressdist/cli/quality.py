@@ -6,13 +6,19 @@ that ``pressdist --help`` and every other command do not pay for them.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pressdist.cli.shell import app, console, open_workspace, say_no_releases, shown_path
+from pressdist.cli.shell import (
+    app,
+    console,
+    open_workspace,
+    print_json,
+    say_no_releases,
+    shown_path,
+)
 
 if TYPE_CHECKING:
     from pressdist.workspace import Workspace
@@ -46,7 +52,7 @@ def check(
     ids = release_ids or ws.release_ids()
     if not ids:
         if as_json:
-            print(json.dumps({"findings": [], "readiness": []}, indent=2))
+            print_json({"findings": [], "readiness": []})
         say_no_releases(stderr=as_json)
         return
     wanted = [ws.language(x) for x in lang] if lang else None
@@ -56,7 +62,7 @@ def check(
         report += [(release_id, r) for code, r in ready.items() if not wanted or code in wanted]
     failed = any(r.failed for _id, r in report)
     if as_json:
-        print(json.dumps(_as_json(report), ensure_ascii=False, indent=2))
+        print_json(_as_json(report))
         raise typer.Exit(1 if failed else 0)
     out = console()
     _print_findings(out, [f for _id, r in report for f in r.findings])

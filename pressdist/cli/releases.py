@@ -12,7 +12,15 @@ from typing import Annotated
 
 import typer
 
-from pressdist.cli.shell import app, console, open_workspace, say_no_releases, shown_path, warn
+from pressdist.cli.shell import (
+    app,
+    console,
+    open_workspace,
+    say_no_releases,
+    shown,
+    shown_path,
+    warn,
+)
 
 
 @app.command()
@@ -110,7 +118,8 @@ def releases_() -> None:
             if workspace.po_path(release_id, lang).is_file()
         ]
         languages = ", ".join([workspace.config.source_language, *present])
-        table.add_row(release.date.isoformat(), release_id, Text(release.title), languages)
+        title = Text(shown(release.title, lines=False))  # a Text: a title is no markup
+        table.add_row(release.date.isoformat(), release_id, title, languages)
         longest_word = max([longest_word, *map(len, release.title.split())])
     # Titles wrap between words, never inside one ("Industriestädteallian / z"):
     # in a narrow terminal the language list wraps first.

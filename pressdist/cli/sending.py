@@ -21,7 +21,16 @@ import typer
 
 from pressdist.cli.lists import print_problems
 from pressdist.cli.quality import warn_forgeable_link
-from pressdist.cli.shell import app, console, counted, fitted_table, open_workspace, warn
+from pressdist.cli.shell import (
+    app,
+    console,
+    counted,
+    fitted_table,
+    open_workspace,
+    print_json,
+    shown,
+    warn,
+)
 from pressdist.diagnostics import NOTE
 from pressdist.errors import PressdistError
 
@@ -97,7 +106,7 @@ def _confirm(question: str) -> None:
             "confirmation needed, but there is no terminal to ask",
             hint="read the summary above and pass --yes to send without asking",
         )
-    if not typer.confirm(question, default=False):
+    if not typer.confirm(shown(question), default=False):
         console().print("Nothing sent.")
         raise typer.Exit(1)
 
@@ -552,9 +561,7 @@ def report(
 
     summary = summarise(open_workspace(), release_id)
     if as_json:
-        import json
-
-        print(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+        print_json(summary.to_dict())
         return
     if not summary.lines:
         console().print(f"Nothing sent yet for {release_id}.")
@@ -632,7 +639,6 @@ def _export(
     as_json: bool,
     csv_file: Path | None,
 ) -> None:
-    import json
 
     from pressdist.files import atomic_write
     from pressdist.sending.log import deliveries_csv
@@ -660,7 +666,7 @@ def _export(
                 f"{what}: {csv_file} has the column names only, no deliveries."
             )
     if as_json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print_json(rows)
 
 
 def _runs_table(journal) -> None:  # type: ignore[no-untyped-def]

@@ -1,15 +1,19 @@
 """The shell every command shares: the Typer app, the workspace option, output helpers.
 
 Owns what the command modules have in common: the ``app`` they register on,
-``--workspace``, the consoles, and the one way an error is shown. Rich is
-imported only when something is printed (start-up: `pressdist --help` prints
-through Typer alone).
+``--workspace``, the consoles, and the one way an error is shown. Everything
+printed passes the consoles, which show every string as ``shown`` makes it:
+without the secrets this process read (``pressdist.secrets``) and with
+control characters as escapes (``text.printable``), whatever a server, an
+API or a list put into it; JSON goes out through ``print_json`` alike. Rich
+is imported only when something is printed (start-up: `pressdist --help`
+prints through Typer alone).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -19,6 +23,7 @@ from pressdist.version import __version__
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
     from pressdist.workspace import Workspace
 
@@ -99,14 +104,53 @@ def open_workspace() -> Workspace:
 _consoles: dict[str, Console] = {}
 
 
+def shown(text: str, *, lines: bool = True) -> str:
+    """``text`` as it may be printed: no secret, no control character obeyed.
+
+    ``lines`` keeps line breaks and tabs, which only lay text out.
+    """
+    # start-up: as for Console below (small, but --help needs neither).
+    from pressdist.secrets import redact
+    from pressdist.text import printable
+
+    return printable(redact(text), lines=lines)
+
+
 def console(stderr: bool = False) -> Console:
     key = "err" if stderr else "out"
     if key not in _consoles:
         # start-up: rich.console costs ~90 ms; --help prints through Typer alone.
         from rich.console import Console
 
-        _consoles[key] = Console(stderr=stderr, highlight=False, emoji=False)
+        class ShownConsole(Console):
+            """Every string it renders (printed, a table's cell, a title) ``shown`` first."""
+
+            def render_str(self, text: str, **options: Any) -> Text:
+                return super().render_str(shown(text), **options)
+
+        _consoles[key] = ShownConsole(stderr=stderr, highlight=False, emoji=False)
     return _consoles[key]
+
+
+def print_json(data: Any) -> None:
+    """``data`` as JSON on standard output: strings redacted, no raw control character."""
+    import json
+
+    from pressdist.text import printable_json
+
+    print(printable_json(json.dumps(_redacted(data), ensure_ascii=False, indent=2)))
+
+
+def _redacted(data: Any) -> Any:
+    from pressdist.secrets import redact
+
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, dict):
+        return {k: _redacted(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_redacted(v) for v in data]
+    return data
 
 
 def shown_path(path: Path) -> str:
@@ -164,11 +208,11 @@ def fitted_table(title: str, columns: list[tuple[str, bool, dict]], rows: list[l
         header, _required, options = columns[i]
         if "min_width" in options:  # a column allowed to wrap needs only this much
             return options["min_width"]
-        # Cells are plain or escaped text: their length is (at most) their width.
+        # Cells are plain or escaped text: their length (as shown) is (at most) their width.
         return max(
             cell_len(line)
             for cell in [header, *(row[i] for row in rows)]
-            for line in cell.split("\n")
+            for line in shown(cell).split("\n")
         )
 
     widths = [width(i) + 3 for i in range(len(columns))]  # + padding and separator

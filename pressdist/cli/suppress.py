@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pressdist.cli.shell import HelpGroup, app, console, fitted_table, open_workspace
+from pressdist.cli.shell import (
+    HelpGroup,
+    app,
+    console,
+    fitted_table,
+    open_workspace,
+    print_json,
+)
 
 if TYPE_CHECKING:
     pass
@@ -115,7 +122,6 @@ def suppress_list(
     ] = False,
 ) -> None:
     """Who is suppressed, for which lists, why, since when, and on whose word."""
-    import json
 
     from rich.markup import escape
 
@@ -125,7 +131,7 @@ def suppress_list(
     held = suppression.load(ws)
     rows = list(held.rows) if history else held.active()
     if as_json:
-        print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2))
+        print_json([r.to_dict() for r in rows])
         return
     if not rows:
         console().print("Nobody is suppressed.")

@@ -7,7 +7,6 @@ command do not pay for them.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from pressdist.cli.shell import (
     console,
     counted,
     open_workspace,
+    print_json,
     say_no_releases,
 )
 from pressdist.errors import InputError, NotReady
@@ -134,7 +134,7 @@ def status(
             rows.append((rid, language, s))
     if as_json:
         data = [{"release": rid, "language": language, **s.to_dict()} for rid, language, s in rows]
-        print(json.dumps(data, ensure_ascii=False, indent=2))
+        print_json(data)
     else:
         from rich import box
         from rich.table import Table

@@ -3,8 +3,8 @@
 Owns the rule for a release id the log is asked about (a release deleted
 after it was sent still has its deliveries; a typo has neither, and "nothing
 recorded" would hide the typo), the CSV form of the deliveries (cells a
-spreadsheet shows as text, never runs as formulas), and which recipients'
-mail came back (``returned``). The rows themselves are
+spreadsheet shows as text, never runs as formulas, and a terminal showing the
+file never obeys), and which recipients' mail came back (``returned``). The rows themselves are
 ``journal.Delivery.to_dict()``. It prints nothing.
 """
 
@@ -16,8 +16,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from pressdist.errors import PressdistError
+from pressdist.secrets import redact
 from pressdist.sending import journal as jr
 from pressdist.sending.plan import journal_path
+from pressdist.text import printable
 from pressdist.workspace import validate_release_id
 
 if TYPE_CHECKING:
@@ -70,11 +72,16 @@ def csv_safe(value: str) -> str:
 
 
 def deliveries_csv(rows: Iterable[Mapping[str, object]]) -> str:
-    """``Delivery.to_dict()`` rows as CSV text for Excel: BOM, CRLF, header line first."""
+    """``Delivery.to_dict()`` rows as CSV text for Excel: BOM, CRLF, header line first.
+
+    CSV has no escapes: a control character (a server's ESC, a name's
+    direction override) is written as its visible escape, and no secret at all.
+    """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(jr.LOG_FIELDS)
     for row in rows:
-        writer.writerow([csv_safe("" if row[k] is None else str(row[k])) for k in jr.LOG_FIELDS])
+        cells = ("" if row[k] is None else str(row[k]) for k in jr.LOG_FIELDS)
+        writer.writerow([csv_safe(printable(redact(cell))) for cell in cells])
     # The BOM makes Excel read UTF-8 (names, Chinese) instead of guessing a code page.
     return "\ufeff" + buf.getvalue()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import csv
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ from pressdist.diagnostics import ERROR, NOTE, WARNING, Diagnostic, location
 from pressdist.errors import InputError
 from pressdist.languages import Language
 from pressdist.mail.addresses import check_address
+from pressdist.mail.mime import MAX_NAME
+from pressdist.text import BIDI_CONTROLS
 
 if TYPE_CHECKING:
     from pressdist.workspace import Config, Workspace
@@ -209,7 +212,10 @@ def _fold(name: str) -> str:
 
 
 def _parse_header(line: str) -> tuple[str, list[str]]:
-    """Delimiter and raw column names, chosen by which split yields known columns."""
+    """Delimiter and raw column names, chosen by which split yields known columns.
+
+    csv.Error for a line the csv module cannot split (a field past its limit).
+    """
     best: tuple[int, int, str, list[str]] | None = None
     for delim in _DELIMITERS:
         cells = next(csv.reader([line], delimiter=delim), [])
@@ -246,6 +252,16 @@ def _map_columns(
     return tuple(columns)
 
 
+_HEADER_HINT = "name the columns in the first line: email,name,language (or E-Mail;Name;Sprache)"
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    """What the csv module's complaint means to someone who made the file."""
+    if "field larger than field limit" in str(exc):
+        return f"a field longer than {csv.field_size_limit():,} characters: not a list's cell"
+    return f"broken quoting ({exc})"
+
+
 def _read_header(fh: TextIO, path: Path, problems: list[Diagnostic]) -> _Header | None:
     """The header after any blank lines, or None (problems appended) when the list has none."""
     header_line = fh.readline()
@@ -264,7 +280,11 @@ def _read_header(fh: TextIO, path: Path, problems: list[Diagnostic]) -> _Header 
             )
         )
         return None
-    delimiter, raw_columns = _parse_header(header_line.rstrip("\r\n"))
+    try:
+        delimiter, raw_columns = _parse_header(header_line.rstrip("\r\n"))
+    except csv.Error as exc:
+        problems.append(Diagnostic(path, line, ERROR, _csv_problem(exc), _HEADER_HINT))
+        return None
     columns = _map_columns(raw_columns, path, line, problems)
     if columns is None:
         return None
@@ -275,7 +295,7 @@ def _read_header(fh: TextIO, path: Path, problems: list[Diagnostic]) -> _Header 
                 line,
                 ERROR,
                 f"no e-mail column in the header ({header_line.strip()[:60]!r})",
-                "name the columns in the first line: email,name,language (or E-Mail;Name;Sprache)",
+                _HEADER_HINT,
             )
         )
         return None
@@ -313,7 +333,7 @@ def _parse_row(text: str, delim: str) -> list[str] | _Unreadable:
     except csv.Error as exc:
         if "end of data" in str(exc):
             return _Unreadable("a quote opened in this row is never closed", open_quote=True)
-        return _Unreadable(f"broken quoting ({exc})")
+        return _Unreadable(_csv_problem(exc))
 
 
 def _fits(row: list[str], width: int) -> bool:
@@ -464,10 +484,13 @@ def _recipient(
                 f"{address}: the mailbox name is not ASCII; only servers with SMTPUTF8 deliver it",
             )
         )
+    name_cell = cells.get("name", "")
+    if name_cell and (len(name_cell) > MAX_NAME or not name_cell.isprintable()):
+        problems.extend(_name_problems(address, name_cell, path, line))
     return Recipient(
         address=address,
         key=key,
-        name=cells.get("name", ""),
+        name=name_cell,
         language=language,
         organisation=cells.get("organisation", ""),
         salutation=cells.get("salutation", ""),
@@ -476,6 +499,36 @@ def _recipient(
         line=line,
         smtputf8=smtputf8,
     )
+
+
+def _name_problems(address: str, name: str, path: Path, line: int) -> list[Diagnostic]:
+    """Warnings for a name the To line does not show as written (``mime.clean_name``)."""
+    out = []
+    hidden = sorted({c for c in name if c in BIDI_CONTROLS or unicodedata.category(c) == "Cc"})
+    if hidden:
+        shown = ", ".join(f"U+{ord(c):04X}" for c in hidden[:3])
+        out.append(
+            Diagnostic(
+                path,
+                line,
+                WARNING,
+                f"{address}: the name holds control or text-direction characters ({shown}); "
+                "the To line leaves them out",
+                "retype the name: such characters can make it show as something else",
+            )
+        )
+    if len(name) > MAX_NAME:
+        out.append(
+            Diagnostic(
+                path,
+                line,
+                WARNING,
+                f"{address}: the name is {len(name):,} characters long; the To line shows "
+                f"the first {MAX_NAME}",
+                "put only the person's name into the name column",
+            )
+        )
+    return out
 
 
 class ListRow(NamedTuple):

@@ -85,6 +85,9 @@ def layout_text(c: Content, *, unsubscribe: bool = False) -> str:
             out.extend(wrap(line, cjk=cjk))
         out.append("")
     out.extend(_text_footer(c, cjk, unsubscribe))
+    # No text of a release or a translation may hold the slot's NULs: the
+    # recipient's link goes where the footer puts it, and nowhere else.
+    out = [line if line == TEXT_URL_SLOT else line.replace("\0", "") for line in out]
     # Trailing spaces go, except the one the signature separator "-- " is made of.
     return "\n".join(line.rstrip() if line != "-- " else line for line in out).rstrip() + "\n"
 

@@ -16,7 +16,10 @@ precomputed pieces (``Spliced``). base64 also keeps every line at 76 octets
 whatever the script, and is a third the size of quoted-printable for Chinese.
 
 Header values are checked here: CR or LF anywhere is refused (header
-injection), non-ASCII text becomes RFC 2047 encoded-words.
+injection), non-ASCII text becomes RFC 2047 encoded-words, a display name
+loses its control and direction characters and is cut to ``MAX_NAME``, a
+Subject longer than ``MAX_SUBJECT`` is refused, and a configured mailbox
+(sender, Reply-To) must be one address.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, getaddresses, parseaddr
 from functools import lru_cache
 
 from pressdist.errors import InputError
 from pressdist.mail.addresses import InvalidDomain, ascii_form, has_invisible
+from pressdist.text import BIDI_CONTROLS
 
 
 class HeaderError(InputError):
@@ -42,6 +46,13 @@ _ATEXT_ADDR = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+\.?[A
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _PLAIN_PHRASE = re.compile(r"^[\x21-\x7e]+(?: [\x21-\x7e]+)*$")
 _CHUNK = 42  # bytes of UTF-8 per encoded-word: 56 base64 chars, a word of 68
+# A name in To is a person's name, not a text: a list cell of 100,000
+# characters would make a header of hundreds of kilobytes, which servers refuse.
+MAX_NAME = 200
+# RFC 5322 2.1.1: no line of a message may pass 998 characters; a Subject that
+# long is no subject any more, only a way to make mails bounce.
+MAX_SUBJECT = 998
+_HIDDEN_IN_NAMES = {ord(c): None for c in BIDI_CONTROLS}
 
 
 def refuse_newlines(value: str, what: str) -> str:
@@ -77,6 +88,11 @@ def header_text(value: str) -> str:
     """An unstructured header value (Subject) ready to follow "Name: "."""
     if _is_plain(value):
         return value
+    if len(value) > MAX_SUBJECT:
+        raise HeaderError(
+            f"the subject is {len(value):,} characters long; at most {MAX_SUBJECT} fit a mail",
+            hint="shorten the title (of the release, or of its translation)",
+        )
     return "\r\n ".join(encoded_words(value))
 
 
@@ -123,10 +139,17 @@ def address(addr: str, what: str) -> str:
 
 
 def clean_name(name: str) -> str:
-    """A display name as shown: control characters dropped, whitespace collapsed."""
+    """A display name as shown: control and direction characters dropped, whitespace
+    collapsed, at most ``MAX_NAME`` characters.
+
+    A direction override (U+202E) would make a recipient's client show their
+    name, and what follows it, as something else.
+    """
     if name.isprintable() and "  " not in name and name == name.strip():
-        return name
-    return " ".join("".join(c for c in name if unicodedata.category(c) != "Cc").split())
+        return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1].rstrip() + "…"
+    kept = "".join(c for c in name if unicodedata.category(c) != "Cc")
+    name = " ".join(kept.translate(_HIDDEN_IN_NAMES).split())
+    return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1].rstrip() + "…"
 
 
 def mailbox(name: str, addr: str, what: str) -> str:
@@ -152,6 +175,13 @@ def split_mailbox(value: str, what: str) -> tuple[str, str]:
     """
     refuse_newlines(value, what)
     value = value.strip()
+    addresses = [addr for _name, addr in getaddresses([value]) if "@" in addr]
+    if len(addresses) > 1:
+        # parseaddr would keep the first and drop the rest without a word.
+        raise HeaderError(
+            f"{what} {value!r} holds {len(addresses)} addresses; it must be one",
+            hint=f'write one address for {what}, e.g. "Press Office <press@example.org>"',
+        )
     lt = value.rfind("<")
     if lt > 0 and value.endswith(">"):
         name = value[:lt].strip()

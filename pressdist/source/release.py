@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 FENCE = "+++"
 _FIELDS = {"date", "title", "lead", "author", "place", "embargo", "embargo_note", "contact"}
+# The title is the mail's Subject: a headline, never a paragraph (and a Subject
+# of megabytes is a mail no server takes).
+MAX_TITLE = 300
 
 
 @dataclass(frozen=True)
@@ -218,9 +221,31 @@ def _check_texts(meta: dict[str, Any], key_lines: dict[str, int], where: Path) -
             raise InputError(f"'{key}' must be text", path=where, line=key_lines.get(key))
     if not meta["title"].strip():
         raise InputError("'title' is empty", path=where, line=key_lines.get("title"))
+    if len(meta["title"].strip()) > MAX_TITLE:
+        raise InputError(
+            f"'title' is {len(meta['title'].strip()):,} characters long; at most {MAX_TITLE}",
+            path=where,
+            line=key_lines.get("title"),
+            hint="the title is the mail's subject: a headline; the rest belongs into 'lead'",
+        )
+    for key in _FIELDS - {"date", "embargo"}:
+        if "\0" in meta.get(key, ""):  # written as \u0000 in the TOML
+            raise InputError(_NUL, path=where, line=key_lines.get(key), hint=_NUL_HINT)
 
 
 # Body --------------------------------------------------------------------------
+
+
+# A NUL is no character of any text; in a mail body it would even take the
+# place of the recipient's unsubscribe line (mail.layout marks it with NULs).
+_NUL = "the release holds a NUL character (\\0)"
+_NUL_HINT = "remove it: it is no character of any text (a copy from a binary file?)"
+
+
+def _refuse_nul(text: str, where: Path) -> None:
+    at = text.find("\0")
+    if at >= 0:
+        raise InputError(_NUL, path=where, line=text.count("\n", 0, at) + 1, hint=_NUL_HINT)
 
 
 def _body(lines: list[str], first: int) -> tuple[list[str], dict[str, int]]:
@@ -254,6 +279,7 @@ def loads(
     workspace's); its contact lines then have no line in this file.
     """
     where = path or Path(f"{release_id}.md")
+    _refuse_nul(text, where)
     lines = text.split("\n")
     end = _closing_fence(lines, text, where)
     front = "\n".join(lines[1:end])

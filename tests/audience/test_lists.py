@@ -146,6 +146,8 @@ def test_non_ascii_local_part_is_accepted_and_noted_as_smtputf8(tmp_path):
         "@example.org",
         "a@exa_mple.org",
         "x" * 65 + "@e.org",
+        # Valid in RFC 5322, but no mail of pressdist's can be addressed to it.
+        '"odd name"@example.org',
     ],
 )
 def test_invalid_addresses_are_refused(address):
@@ -158,7 +160,6 @@ def test_invalid_addresses_are_refused(address):
     [
         "a@example.org",
         "first.last+tag@sub.example.co.uk",
-        '"odd name"@example.org',
         "o'brien@example.ie",
         "x@münchen.de",
         "用户@例子.广告",

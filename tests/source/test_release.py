@@ -175,7 +175,9 @@ def test_latin1_release_file_is_refused_with_the_line(tmp_path: Path) -> None:
 _line = (
     st.text(
         alphabet=st.characters(
-            blacklist_categories=("Cs", "Zl", "Zp"), blacklist_characters="\n\r"
+            # A NUL is refused (see test_a_nul_is_refused_at_its_line).
+            blacklist_categories=("Cs", "Zl", "Zp"),
+            blacklist_characters="\n\r\0",
         ),
         min_size=1,
         max_size=60,

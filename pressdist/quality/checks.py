@@ -2,9 +2,10 @@
 
 Owns what a careful press officer would look for before sending a translation:
 untranslated and fuzzy entries, numbers (compared as numbers in each locale's
-convention), URLs, e-mail addresses, phone numbers and @handles, balanced
-brackets and quotes, whitespace, final punctuation, glossary terms and absurd
-lengths. The checks are one list, ``CHECKS``, in the order findings are
+convention), URLs, e-mail addresses, phone numbers and @handles, a link or
+address the source does not have (a phishing link looks like any other),
+balanced brackets and quotes, whitespace, final punctuation, glossary terms
+and absurd lengths. The checks are one list, ``CHECKS``, in the order findings are
 reported: each has a stable name, a level and a function of one ``Subject``; a
 translator silences one on an entry with the flag ``#, pressdist-no-<check>``.
 A finding is a ``Diagnostic`` (file, line, level, message) of a release and a
@@ -226,6 +227,56 @@ def check_handles(s: Subject) -> list[str]:
     ]
 
 
+# A year range or an ISO date has the shape of a phone number ("2019-2020").
+_DATE_LIKE = re.compile(r"^\d{4}(?:-\d{2}-\d{2}| ?[-/] ?\d{4})$")
+
+
+def check_added_links(s: Subject) -> list[str]:
+    """A URL, e-mail address or phone number the translation adds to its source.
+
+    In the mail it becomes a link or a number to call that the office never
+    wrote: a phishing link looks like any other. Where the translation has to
+    differ (the English page of the site), the translator says so explicitly
+    with the flag, on that entry.
+    """
+    allow = f"if it belongs there, allow it with #, {FLAG_PREFIX}added-links"
+    source_urls = set(_urls(s.source))
+    out = [
+        f"URL {u} is not in the source; {allow}"
+        for u in dict.fromkeys(_urls(s.translation))
+        if u not in source_urls
+    ]
+    source_emails = {e.lower() for e in EMAIL.findall(s.source)}
+    out += [
+        f"e-mail address {e} is not in the source; {allow}"
+        for e in dict.fromkeys(EMAIL.findall(_strip_urls(s.translation)))
+        if e.lower() not in source_emails
+    ]
+    source_phones = _phones(s.source)
+    for digits in dict.fromkeys(_phones(s.translation)):
+        shown = _show_phone(s.translation, digits)
+        if not _DATE_LIKE.match(shown) and not _known_number(digits, shown, source_phones):
+            out.append(f"phone number {shown} is not in the source; {allow}")
+    return out
+
+
+def _strip_urls(text: str) -> str:
+    return URL.sub(" ", text)
+
+
+def _known_number(digits: str, shown: str, known: list[str]) -> bool:
+    """The same number as one of ``known``, perhaps written with its country code
+    (``+49 6131 12-2334`` for ``06131 12-2334``): a localisation, not an addition."""
+    for other in known:
+        if digits == other:
+            return True
+        national = other[1:] if other.startswith("0") else other
+        international = shown.lstrip().startswith(("+", "00"))
+        if international and len(national) >= 6 and digits.endswith(national):
+            return True
+    return False
+
+
 def _multiset_missing(want: list[str], have: list[str]) -> list[str]:
     left = Counter(have)
     missing = []
@@ -385,6 +436,7 @@ CHECKS: tuple[Check, ...] = (
     Check("emails", ERROR, check_emails),
     Check("phones", ERROR, check_phones),
     Check("handles", ERROR, check_handles),
+    Check("added-links", ERROR, check_added_links),
     Check("brackets", ERROR, check_brackets),
     Check("quotes", ERROR, check_quotes),
     Check("punctuation", ERROR, check_punctuation),

@@ -381,6 +381,7 @@ def test_check_names_levels_and_order_are_the_interface():
         ("emails", "error"),
         ("phones", "error"),
         ("handles", "error"),
+        ("added-links", "error"),
         ("brackets", "error"),
         ("quotes", "error"),
         ("punctuation", "error"),

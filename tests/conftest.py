@@ -64,6 +64,16 @@ def cli():
     return run_cli
 
 
+@pytest.fixture(autouse=True)
+def _forget_secrets():
+    """Each test starts with no secret remembered: one test's "wrong" password must
+    not be redacted from the next one's messages."""
+    yield
+    from pressdist import secrets
+
+    secrets.forget_all()
+
+
 @pytest.fixture
 def tmp_workspace(tmp_path: Path) -> Path:
     """A new, empty workspace made by `pressdist init`'s library function."""

@@ -431,3 +431,66 @@ def test_an_address_written_in_another_case_is_the_same_recipient(tmp_path, addr
     rows = list(iter_recipients([ListFile("case", path)], problems))
     assert [(r.key, r.language) for r in rows] == [(address, "de")]
     assert [(p.line, p.level) for p in problems] == [(3, WARNING)]
+
+
+# Hostile rows ------------------------------------------------------------------------
+
+
+def test_addresses_equal_after_nfc_are_one_recipient(tmp_path):
+    composed, decomposed = "m\u00fcller@example.de", "mu\u0308ller@example.de"
+    path = write(
+        tmp_path / "presse.csv",
+        f"email,name,language\n{composed},Jan,de\n{decomposed.upper()},Jan again,de\n",
+    )
+    problems = []
+    rcpts = list(iter_recipients([ListFile("presse", path)], problems))
+    assert [r.address for r in rcpts] == [composed]
+    [dup] = [p for p in problems if p.level == WARNING]
+    assert dup.line == 3 and "already on line 2" in dup.message
+    assert check_address(decomposed) == check_address(composed)
+
+
+def test_a_header_field_past_the_csv_limit_is_an_error_at_its_line_not_a_crash(tmp_path):
+    path = write(tmp_path / "l.csv", "email," + "x" * 200_000 + "\nanna@example.org,Anna\n")
+    rows, problems, _info = read(path)
+    assert rows == []
+    [problem] = errors(problems)
+    assert problem.line == 1 and "longer than 131,072 characters" in problem.message
+
+
+def test_a_row_field_past_the_csv_limit_is_an_error_of_that_row(tmp_path):
+    text = "email,name\nanna@example.org,Anna\nbob@example.org," + "B" * 200_000 + "\n"
+    rows, problems, _info = read(write(tmp_path / "l.csv", text))
+    assert [r.address for r in rows] == ["anna@example.org"]
+    [problem] = errors(problems)
+    assert problem.line == 3 and "longer than 131,072 characters" in problem.message
+
+
+def test_a_quoted_mailbox_name_is_refused_at_its_row(tmp_path):
+    text = 'email,name\nanna@example.org,Anna\n"""odd name""@example.org",Odd\n'
+    rows, problems, _info = read(write(tmp_path / "l.csv", text))
+    assert [r.address for r in rows] == ["anna@example.org"]
+    [problem] = errors(problems)
+    assert problem.line == 3 and "quoted mailbox name" in problem.message
+
+
+def test_a_name_with_direction_overrides_or_controls_is_warned_about(tmp_path):
+    text = (
+        "email,name,language\n"
+        "anna@example.org,Anna \u202eMüller\u202c,de\n"
+        "bob@example.org,Bob \x1b[31mRed,en\n"
+        "carl@example.org,Carl 李\u00a0Lee,zh_CN\n"
+    )
+    rows, problems, _info = read(write(tmp_path / "l.csv", text))
+    assert len(rows) == 3
+    warned = {p.line: p.message for p in problems if p.level == WARNING}
+    assert set(warned) == {2, 3}
+    assert "U+202C, U+202E" in warned[2] and "U+001B" in warned[3]
+
+
+def test_a_name_of_100000_characters_is_warned_about(tmp_path):
+    text = "email,name,language\nanna@example.org," + "A" * 100_000 + ",de\n"
+    rows, problems, _info = read(write(tmp_path / "l.csv", text))
+    assert rows[0].name == "A" * 100_000  # the list says so; only the To line is cut
+    [warning] = [p for p in problems if p.level == WARNING]
+    assert "100,000 characters long" in warning.message and "first 200" in warning.message

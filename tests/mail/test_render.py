@@ -17,6 +17,7 @@ from conftest import translate_catalogs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pressdist.mail import mime
 from pressdist.mail.content import content, format_embargo
 from pressdist.mail.layout import HTML_URL_SLOT, SLOT, TEXT_URL_SLOT, layout_html, layout_text
 from pressdist.mail.mime import HeaderError
@@ -25,7 +26,7 @@ from pressdist.mail.unsubscribe import Unsubscribe
 from pressdist.mail.wrap import NO_START
 from pressdist.quality.readiness import readiness
 from pressdist.source.release import load_release
-from pressdist.text import text_width
+from pressdist.text import BIDI_CONTROLS, text_width
 from pressdist.workspace import Workspace
 
 DATA = Path(__file__).parent.parent / "data" / "quality"
@@ -376,8 +377,9 @@ def test_any_name_and_salutation_parse_back_equal_with_no_injected_header(
     assert list(msg.keys()) == expected
     [to] = msg["To"].addresses
     assert to.addr_spec == "erika@example.com"
-    # Control characters are dropped and whitespace collapsed; the rest is kept.
-    shown = " ".join("".join(c for c in name if unicodedata.category(c) != "Cc").split())
+    # Control and direction characters are dropped and whitespace collapsed; the rest is kept.
+    kept = "".join(c for c in name if unicodedata.category(c) != "Cc" and c not in BIDI_CONTROLS)
+    shown = " ".join(kept.split())
     assert display_name(data) == shown
     if len(shown.encode()) <= 42:  # one encoded-word: policy.default agrees
         assert to.display_name == shown
@@ -447,7 +449,6 @@ def test_personalise_costs_a_small_fraction_of_a_millisecond(messages):
 
 
 def test_preview_sender_is_the_from_that_send_writes(tmp_workspace):
-    from pressdist.mail import mime
     from pressdist.mail.identity import from_header
     from pressdist.mail.preview import sender_of
 
@@ -633,3 +634,76 @@ def test_preview_mail_shows_the_placeholder_recipients_unsubscribe_link(ws, tmp_
         text, page = bodies((tmp_path / f"{RELEASE}.{lang}.eml").read_bytes())
         link = own_link(PLACEHOLDER_ADDRESS, configured)
         assert link in text and f'<a href="{html.escape(link)}"' in page
+
+
+# Hostile values --------------------------------------------------------------------
+
+
+def test_a_nul_in_a_translation_cannot_move_the_unsubscribe_line(messages, contents):
+    from dataclasses import replace
+
+    message, c = messages["en"], contents["en"]
+    forged = "Click here:\n" + TEXT_URL_SLOT + "\nto read on."
+    hostile = replace(c, paragraphs=(forged, *c.paragraphs), lead="A lead\x00 with a NUL")
+    built = build(
+        message.release_id,
+        message.revision,
+        message.language,
+        message.subject,
+        layout_text(hostile),
+        layout_html(hostile),
+        text_unsubscribe=layout_text(hostile, unsubscribe=True),
+        html_unsubscribe=layout_html(hostile, unsubscribe=True),
+    )
+    text, _page = bodies(send_one(built, unsubscribe_url=UNSUBSCRIBE_URL))
+    link = own_link("erika@example.com")
+    assert "\x00" not in text and "A lead with a NUL" in text
+    assert text.count(link) == 1
+    before_link = text.split(link)[0]
+    assert "to read on." in before_link and "Unsubscribe:" in before_link.split("-- ")[-1]
+
+
+def test_a_name_with_direction_overrides_reaches_to_without_them(messages):
+    name = "Erika \u202eMustermann\u202c \u2066Presse\u2069 \x1b[31m"
+    data = send_one(messages["de"], to_name=name)
+    shown = display_name(data)
+    assert shown == "Erika Mustermann Presse [31m"
+    assert not any(c in shown for c in BIDI_CONTROLS)
+
+
+def test_a_name_of_100000_characters_is_cut_to_a_name_in_to(messages):
+    data = send_one(messages["de"], to_name="Erika " * 20_000)
+    msg = parse(data)
+    head = data.split(b"\r\n\r\n", 1)[0]
+    assert len(head) < 2000
+    assert max(len(line) for line in head.split(b"\r\n")) < 998
+    assert msg["To"].addresses[0].addr_spec == "erika@example.com"
+    assert len(display_name(data)) == mime.MAX_NAME
+    assert display_name(data).endswith("…")
+
+
+def test_a_subject_longer_than_a_mail_line_is_refused():
+    build("x", "rev", "en", "S" * mime.MAX_SUBJECT, "text\n", "<p>x</p>\n")
+    with pytest.raises(HeaderError, match="subject is 1,200,000 characters long"):
+        build("x", "rev", "en", "Ü" * 1_200_000, "text\n", "<p>x</p>\n")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "a@example.org, b@evil.example",
+        "Presse <a@example.org>, Evil <b@evil.example>",
+        "a@example.org;b@evil.example",
+    ],
+)
+def test_a_sender_or_reply_to_of_several_addresses_is_refused_not_cut(value):
+    with pytest.raises(HeaderError, match="holds 2 addresses; it must be one"):
+        mime.split_mailbox(value, "sender")
+    message = build("x", "rev", "en", "S", "text\n", "<p>x</p>\n")
+    with pytest.raises(HeaderError, match="Reply-To"):
+        send_one(message, reply_to=value)
+
+
+def test_a_name_with_a_comma_still_gets_the_hint_to_quote_it():
+    with pytest.raises(HeaderError, match="put the name in double quotes|quoted"):
+        mime.split_mailbox("Presse, Stadt Mainz <presse@example.org>", "sender")

@@ -156,6 +156,74 @@ def test_handles_must_stay_unchanged():
     assert "handles" in run(src, "欢迎关注 @beispiel 获取最新消息。", "zh_CN")
 
 
+# added-links --------------------------------------------------------------------
+
+
+def added(source: str, translation: str, lang: str = "en") -> list[str]:
+    return [m for c, m in check_entry(source, translation, "de", lang) if c == "added-links"]
+
+
+@pytest.mark.parametrize(
+    ("translation", "named"),
+    [
+        ("More at https://example.org/hafenfest, log in at https://examp1e.org/login.",
+         "URL https://examp1e.org/login"),
+        ("More at https://example.org/hafenfest or www.evil.example.", "URL www.evil.example"),
+        ("More at https://example.org/hafenfest; questions to help@evil.example.",
+         "e-mail address help@evil.example"),
+        ("More at https://example.org/hafenfest; call +1 202 555 0143 for tickets.",
+         "phone number +1 202 555 0143"),
+        ("更多信息请见 https://example.org/hafenfest ，登录 https://evil.example/cn 。",
+         "URL https://evil.example/cn"),
+    ],
+)  # fmt: skip
+def test_a_link_or_number_the_source_does_not_have_is_an_error_naming_it(translation, named):
+    src = "Mehr unter https://example.org/hafenfest bereit."
+    lang = "zh_CN" if "更多" in translation else "en"
+    [message] = added(src, translation, lang)
+    assert message.startswith(f"{named} is not in the source")
+    assert "#, pressdist-no-added-links" in message
+    assert checks.by_name("added-links").level == "error"
+
+
+@pytest.mark.parametrize(
+    ("source", "translation"),
+    [
+        ("Mehr unter https://example.org/hafenfest bereit.",
+         "More at https://example.org/hafenfest, or at https://example.org/hafenfest."),
+        ("E-Mail: Presse@Example.org", "E-mail: presse@example.org"),
+        ("Telefon: 06131 12-2334", "Phone: +49 6131 12-2334"),
+        ("Telefon: +49 6131 12 22 21", "Phone: +49 6131 122221"),
+        ("In den Jahren 2019–2020 wuchs die Stadt.", "In 2019-2020 the city grew."),
+        ("Am 4.11.2019 in Mainz.", "In Mainz on 2019-11-04."),
+        ("Es kamen 1.500 Gäste.", "1,500 guests came."),
+    ],
+)  # fmt: skip
+def test_what_the_source_has_in_another_form_is_no_addition(source, translation):
+    assert added(source, translation) == []
+
+
+def test_the_flag_is_the_permission_for_an_added_link(tmp_path):
+    ws = translated_workspace(tmp_path)
+    english = "The programme is at https://example.org/hafenfest and https://example.org/en."
+    line = plant(ws, "en", "example.org/hafenfest", english)
+    [finding] = check_release(ws, load_release(ws, RELEASE), ["en"])
+    assert (finding.check, finding.level, finding.line) == ("added-links", "error", line)
+    assert "https://example.org/en" in finding.message
+    assert not readiness(ws, load_release(ws, RELEASE))["en"].sendable
+    plant(ws, "en", "example.org/hafenfest", english, ["pressdist-no-added-links"])
+    assert check_release(ws, load_release(ws, RELEASE), ["en"]) == []
+    assert readiness(ws, load_release(ws, RELEASE))["en"].sendable
+
+
+def test_a_permission_for_the_urls_check_is_none_for_an_added_link(tmp_path):
+    ws = translated_workspace(tmp_path)
+    phishing = "The programme is at https://examp1e.org/hafenfest."
+    plant(ws, "en", "example.org/hafenfest", phishing, ["pressdist-no-urls"])
+    found = [f.check for f in check_release(ws, load_release(ws, RELEASE), ["en"])]
+    assert found == ["added-links"]
+
+
 # brackets, quotes, whitespace, punctuation -------------------------------------
 
 

@@ -10,7 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pressdist.errors import InputError
-from pressdist.source.release import Release, dumps, loads, read_release, save_release
+from pressdist.source.release import (
+    MAX_TITLE,
+    Release,
+    dumps,
+    loads,
+    read_release,
+    save_release,
+)
 
 SAMPLE = """\
 +++
@@ -224,3 +231,28 @@ def test_loads_of_dumps_gives_the_release_back(release: Release) -> None:
     assert again.paragraphs == release.paragraphs
     assert again.contact_lines == release.contact_lines
     assert dumps(again) == dumps(release)
+
+
+# Hostile text ------------------------------------------------------------------------
+
+
+def test_a_title_of_megabytes_is_refused_at_its_line() -> None:
+    text = SAMPLE.replace("Delegationsreise nach Foshan", "Foshan " * 170_000)
+    with pytest.raises(InputError, match="'title' is 1,189,999 characters long") as err:
+        loads(text, "x", path=Path("releases/x.md"))
+    assert err.value.line == 3 and err.value.path == Path("releases/x.md")
+    assert loads(SAMPLE.replace("Delegationsreise nach Foshan", "T" * MAX_TITLE), "x")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (SAMPLE.replace("besuchten Manuela", "besuchten\x00Manuela"), 16),
+        (SAMPLE.replace('author = "rap"', 'author = "r\\u0000p"'), 5),
+        (SAMPLE.replace("Landeshauptstadt Mainz\n", "Landeshauptstadt\x00Mainz\n"), 10),
+    ],
+)
+def test_a_nul_is_refused_at_its_line(text: str, line: int) -> None:
+    with pytest.raises(InputError, match="NUL") as err:
+        loads(text, "x", path=Path("releases/x.md"))
+    assert err.value.line == line

@@ -67,9 +67,11 @@ def test_json_output_lists_findings_and_readiness(translated, cli):
     result = cli("check", "--json", "--lang", "en", cwd=translated)
     assert result.code == 1
     data = json.loads(result.stdout)
-    [finding] = [f for f in data["findings"] if f["level"] == "error"]
-    assert finding["check"] == "urls" and finding["language"] == "en"
-    assert finding["path"] == f"translations/en/{RELEASE}.po" and finding["line"] > 0
+    # The source's URL is gone (urls) and the translation has one of its own (added-links).
+    missing, added = [f for f in data["findings"] if f["level"] == "error"]
+    assert (missing["check"], added["check"]) == ("urls", "added-links")
+    assert missing["language"] == "en" and added["line"] == missing["line"]
+    assert missing["path"] == f"translations/en/{RELEASE}.po" and missing["line"] > 0
     assert [r["language"] for r in data["readiness"]] == ["en"]
     assert data["readiness"][0]["sendable"] is False
 

@@ -122,7 +122,6 @@ def suppress_list(
     ] = False,
 ) -> None:
     """Who is suppressed, for which lists, why, since when, and on whose word."""
-
     from rich.markup import escape
 
     from pressdist.audience import suppression

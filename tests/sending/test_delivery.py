@@ -326,3 +326,36 @@ def test_whatever_the_gateway_answers_report_journal_and_gateway_agree(ws, scrip
             assert failed[address].attempts == attempts
     assert report.sent == sum(r.state == jr.SENT for r in rows.values())
     assert sum(t.total for t in report.by_language.values()) == len(READERS)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    secret=st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=8, max_size=30),
+    around=st.text(st.characters(blacklist_categories=("Cs",)), max_size=20),
+)
+def test_no_secret_a_gateway_echoes_reaches_the_journal_or_the_report(ws, secret, around):
+    import base64
+
+    from pressdist import secrets
+
+    secrets.remember(secret)
+    basic = base64.b64encode(f"api:{secret}".encode()).decode()
+    answers = {
+        "james@example.com": Outcome.PERMANENT,
+        "li@example.com": Outcome.ACCEPTED,
+    }
+
+    def answer(envelope: Envelope) -> Result:
+        outcome = answers.get(envelope.recipient, Outcome.PERMANENT)
+        return Result(envelope, outcome, f"{around}{secret} Basic {basic}{around}")
+
+    plan = planning.plan(ws, RELEASE, ["test"], gateway=MemoryGateway(answer), resend=True)
+    report = delivery.run(plan)
+    with jr.Journal(planning.journal_path(ws)) as journal:
+        stored = [d.last_error for d in journal.deliveries()]
+    said = [f.detail for f in report.failures] + stored
+    assert len(stored) == len(READERS) and all(secrets.MASK in s for s in stored)
+    assert not any(secret in s or basic in s for s in said)
+    secrets.forget_all()

@@ -360,6 +360,20 @@ def test_what_comes_back_only_moves_forward(journal):
         journal.mark_returned(d, jr.SENT, "", "")
 
 
+def test_a_bounce_repeating_a_secret_is_stored_without_it(journal):
+    import base64
+
+    from pressdist import secrets
+
+    secrets.remember("inbox-Passw0rd-4711")
+    echoed = base64.b64encode(b"\0presse\0inbox-Passw0rd-4711").decode()
+    d = sent(journal, "a@example.org")
+    assert journal.mark_returned(d, jr.BOUNCED, "5.7.8", f"AUTH PLAIN {echoed} refused")
+    (now,) = list(journal.deliveries(returned=True))
+    assert now.diagnostic == f"AUTH PLAIN AHByZXNzZQB{secrets.MASK} refused"
+    assert "inbox-Passw0rd-4711" not in now.diagnostic and echoed not in now.diagnostic
+
+
 def test_nothing_comes_back_from_a_delivery_that_was_not_sent(journal):
     run = journal.start_run("r", "rev1", ["presse"], "outbox", False)
     journal.mark_sending(run, [attempt("b@example.org")])

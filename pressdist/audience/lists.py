@@ -4,7 +4,8 @@ Owns reading a list (UTF-8 with or without BOM, Windows-1252 as Excel saves
 "CSV", UTF-16 as Excel saves "Unicode text"; comma, semicolon or tab; English or
 German column names), validating every row (address syntax with
 internationalised domains, duplicates within and across lists, language codes,
-broken rows) and choosing the language each recipient reads. Every problem is a
+broken rows, names the To line cannot show as written) and choosing the
+language each recipient reads. Every problem is a
 ``diagnostics.Diagnostic`` at its file and line. Lists are streamed row by row,
 so a list of a million addresses costs a set of addresses, not a million
 objects. It leaves out whom ``audience.suppression`` holds back, before

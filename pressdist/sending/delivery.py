@@ -10,7 +10,8 @@ keeps two sends apart. ``DeliveryRun`` takes its parts as arguments, so a
 test or a script can run it against any gateway (``gateways.memory``) and
 journal. It decides nothing about who gets what (``sending.plan`` does, and
 leaves out the suppressed: they never reach a gateway or the journal) and
-prints nothing (progress goes to a callback).
+prints nothing (progress goes to a callback); what a gateway says is
+redacted (``gateway.redacted``) before anything keeps it.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Like httpx's transports, a gateway does one thing: hand one finished message for
 one recipient to something that delivers it, and say how that went. It knows
 nothing of releases, lists or the journal; ``send`` drives it. Owns the
-protocol, the small base class the gateways share, and the registry that finds
-a gateway module by the ``type`` of its ``[gateways.NAME]`` table. Adding a
+protocol, the small base class the gateways share, the registry that finds
+a gateway module by the ``type`` of its ``[gateways.NAME]`` table, and
+``redacted``: a result without the secrets a server may have echoed. Adding a
 gateway is one module in ``pressdist/gateways/`` and one line in ``REGISTRY``;
 this module never imports one directly.
 """

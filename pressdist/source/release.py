@@ -3,7 +3,8 @@
 A release is ``releases/<id>.md``: TOML front matter between ``+++`` lines
 (date, title, lead, author, optional place, embargo, embargo_note, contact)
 and a body of paragraphs separated by blank lines; see docs/release-format.md.
-This module reads and writes that format and cuts a release into the segments a
+This module reads and writes that format (refusing what no release holds: a NUL,
+a title longer than a headline) and cuts a release into the segments a
 translator sees. It does not know about .po files (catalog) or PDFs (importer).
 """
 
